@@ -1,0 +1,216 @@
+"""A multi-layer perceptron (다층 퍼셉트론) built from the layers in `engine.layers`.
+
+Parameters live in one flat vector `theta`: for each dense layer in order, `W` of shape
+(n_in, n_out) in row-major order, then `b`. The layers' `W` and `b` are views into it, and their
+gradients are views into one flat gradient vector, so an update rule reads and writes plain
+vectors and never needs to know the network's shape.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from .layers import ACTIVATIONS, OUTPUTS, Affine
+from .losses import Loss, fused_gradient, get_loss
+
+
+def _check_sizes(layer_sizes: Sequence[int]) -> list[int]:
+    sizes = list(layer_sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"layer_sizes needs an input and an output size, got {sizes}")
+    for s in sizes:
+        if isinstance(s, bool) or not isinstance(s, int | np.integer) or s < 1:
+            raise ValueError(f"layer sizes must be positive integers, got {sizes}")
+    return [int(s) for s in sizes]
+
+
+class MLP:
+    """Dense layers with a hidden activation and an output activation; `MLP([1, 1])` is w·x + b."""
+
+    def __init__(
+        self,
+        layer_sizes: Sequence[int],
+        activation: str = "tanh",
+        output: str = "linear",
+        seed: int = 0,
+    ) -> None:
+        self.layer_sizes = _check_sizes(layer_sizes)
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)}"
+            )
+        if output not in OUTPUTS:
+            raise ValueError(f"unknown output {output!r}; known: {', '.join(OUTPUTS)}")
+        if output == "softmax" and self.layer_sizes[-1] < 2:
+            raise ValueError("a softmax output needs at least two units")
+        self.activation = activation
+        self.output = output
+        self.seed = seed
+
+        self.shapes: list[tuple[tuple[int, int], tuple[int]]] = [
+            ((n_in, n_out), (n_out,))
+            for n_in, n_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:], strict=True)
+        ]
+        self.n_params = sum(a * b + b for (a, b), _ in self.shapes)
+        self.theta = np.empty(self.n_params)
+        self.grad = np.zeros(self.n_params)
+
+        self.affines: list[Affine] = []
+        self.layers: list = []
+        offset = 0
+        for i, ((n_in, n_out), _) in enumerate(self.shapes):
+            W = self.theta[offset : offset + n_in * n_out].reshape(n_in, n_out)
+            dW = self.grad[offset : offset + n_in * n_out].reshape(n_in, n_out)
+            offset += n_in * n_out
+            b = self.theta[offset : offset + n_out]
+            db = self.grad[offset : offset + n_out]
+            offset += n_out
+            affine = Affine(W, b)
+            affine.dW, affine.db = dW, db
+            self.affines.append(affine)
+            self.layers.append(affine)
+            last = i == len(self.shapes) - 1
+            self.layers.append(OUTPUTS[output]() if last else ACTIVATIONS[activation]())
+        self.output_layer = self.layers[-1]
+        self.set_params(self.initial_params(seed))
+
+    # -- parameters -------------------------------------------------------------------------
+    def initial_params(self, seed: int) -> np.ndarray:
+        """Seeded initial weights: He for (leaky) ReLU, Glorot otherwise; biases zero."""
+        rng = np.random.default_rng(seed)
+        parts = []
+        for (n_in, n_out), (nb,) in self.shapes:
+            if self.activation in ("relu", "leaky_relu"):
+                std = math.sqrt(2.0 / n_in)
+            else:
+                std = math.sqrt(2.0 / (n_in + n_out))
+            parts.append(rng.normal(0.0, std, size=n_in * n_out))
+            parts.append(np.zeros(nb))
+        return np.concatenate(parts)
+
+    def get_params(self) -> np.ndarray:
+        """A copy of the flat parameter vector."""
+        return self.theta.copy()
+
+    def set_params(self, theta: np.ndarray) -> None:
+        """Load a flat parameter vector (copied in)."""
+        theta = np.asarray(theta, dtype=np.float64)
+        if theta.shape != (self.n_params,):
+            raise ValueError(
+                f"params must have shape ({self.n_params},), got shape {theta.shape}"
+            )
+        self.theta[:] = theta
+
+    def unflatten(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(W, b) of each layer from a flat vector (or a stack of them: shape (..., n_params))."""
+        out, offset = [], 0
+        lead = theta.shape[:-1]
+        for (n_in, n_out), _ in self.shapes:
+            W = theta[..., offset : offset + n_in * n_out].reshape(*lead, n_in, n_out)
+            offset += n_in * n_out
+            b = theta[..., offset : offset + n_out]
+            offset += n_out
+            out.append((W, b))
+        return out
+
+    def param_names(self) -> list[str]:
+        """Readable names: `w`, `b` for a two-parameter model, else `W1[0,0]`, `b1[0]`, ..."""
+        if self.n_params == 2:
+            return ["w", "b"]
+        names = []
+        for k, ((n_in, n_out), _) in enumerate(self.shapes, start=1):
+            names += [f"W{k}[{i},{j}]" for i in range(n_in) for j in range(n_out)]
+            names += [f"b{k}[{j}]" for j in range(n_out)]
+        return names
+
+    def copy(self) -> MLP:
+        """An independent model with the same architecture and parameters."""
+        other = MLP(self.layer_sizes, self.activation, self.output, self.seed)
+        other.set_params(self.theta)
+        return other
+
+    # -- passes -----------------------------------------------------------------------------
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Forward pass (순전파) through every layer, caching what backward needs."""
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout: np.ndarray, skip_output: bool = False) -> np.ndarray:
+        """Backward pass (역전파): the chain rule, layer by layer; fills `self.grad`."""
+        layers = self.layers[:-1] if skip_output else self.layers
+        for layer in reversed(layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Outputs for inputs X (n, d) at the current parameters, without caching."""
+        return self.predict_with(self.theta, X)
+
+    def predict_with(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Outputs at parameters theta (n_params,) or a stack of them (P, n_params)."""
+        hidden = ACTIVATIONS[self.activation].fn
+        out = OUTPUTS[self.output].fn
+        params = self.unflatten(np.asarray(theta, dtype=np.float64))
+        a = np.asarray(X, dtype=np.float64)
+        for i, (W, b) in enumerate(params):
+            z = a @ W + b[..., None, :]
+            a = out(z) if i == len(params) - 1 else hidden(z)
+        return a
+
+    def loss_and_grad(
+        self, loss: Loss | str, x: np.ndarray, t: np.ndarray, t_fused: np.ndarray | None = None
+    ) -> float:
+        """Forward, loss and backward on one batch; the gradient is left in `self.grad`.
+
+        `t` are targets as `loss.targets` makes them (`t_fused`, if given, the same targets as
+        `onehot` makes them). With a sigmoid or softmax output and the matching cross-entropy the
+        output layer is fused with the loss: dL/dz = (p - t) / m.
+        """
+        loss = get_loss(loss)
+        p = self.forward(x)
+        value = loss.mean(t, p)
+        if self.fuses(loss):
+            t_fused = self.onehot(loss, t) if t_fused is None else t_fused
+            self.backward(fused_gradient(t_fused, p), skip_output=True)
+        else:
+            self.backward(loss.grad(t, p))
+        return value
+
+    def fuses(self, loss: Loss) -> bool:
+        """Does this output pair with `loss` for the fused gradient (p - t) / m?"""
+        return loss.fused_output is not None and loss.fused_output == self.output
+
+    def onehot(self, loss: Loss, t: np.ndarray) -> np.ndarray:
+        """Targets as the fused gradient wants them (one-hot rows for integer labels)."""
+        if loss.name == "sparse_categorical_crossentropy":
+            return np.eye(self.layer_sizes[-1])[t]
+        return t
+
+    def __repr__(self) -> str:
+        return (
+            f"MLP({self.layer_sizes}, activation={self.activation!r}, "
+            f"output={self.output!r}, seed={self.seed})"
+        )
+
+
+def check_pairing(model: MLP, loss: Loss) -> None:
+    """Raise ValueError when a loss does not fit the model's output."""
+    fits = {
+        "mae": ("linear",),
+        "mse": ("linear",),
+        "binary_crossentropy": ("sigmoid",),
+        "categorical_crossentropy": ("softmax",),
+        "sparse_categorical_crossentropy": ("softmax",),
+    }[loss.name]
+    if model.output not in fits:
+        raise ValueError(
+            f"loss {loss.name!r} does not fit a {model.output!r} output; "
+            f"use an output of: {', '.join(fits)}"
+        )
+    if loss.name == "binary_crossentropy" and model.layer_sizes[-1] != 1:
+        raise ValueError("binary_crossentropy needs a model with exactly one output unit")
+
