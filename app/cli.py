@@ -1,0 +1,116 @@
+"""``descent-playground``: start the web app and print where to open it."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import socket
+import sys
+import threading
+import time
+import webbrowser
+from collections.abc import Sequence
+
+from app.settings import LOG_LEVELS, Settings
+
+ALL_INTERFACES = ("0.0.0.0", "::")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be an integer in [1, 65535], got {text!r}")
+    return port
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="descent-playground",
+        description="Watch SGD, mini-batch and full-batch gradient descent race down a loss surface.",
+        epilog="Defaults come from DESCENT_HOST, DESCENT_PORT and DESCENT_LOG_LEVEL.",
+    )
+    parser.add_argument("--host", help="address to listen on; 0.0.0.0 for the whole LAN")
+    parser.add_argument("--port", type=_port, help="TCP port (default 8000)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.lower)
+    parser.add_argument("--open", action="store_true", help="open the page in a web browser")
+    return parser.parse_args(argv)
+
+
+def lan_addresses() -> list[str]:
+    """This machine's non-loopback IPv4 addresses, found without sending any packet."""
+    found: set[str] = set()
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            found.add(str(info[4][0]))
+    except OSError:
+        pass
+    # connect() on a UDP socket only picks the outgoing interface: nothing is sent.
+    # 192.0.2.1 is TEST-NET-1, a documentation address.
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.1", 9))
+            found.add(s.getsockname()[0])
+    except OSError:
+        pass
+    return sorted(a for a in found if not a.startswith("127.") and a != "0.0.0.0")
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def urls(host: str, port: int) -> list[str]:
+    """The URLs to open: the local one first, then the LAN ones when listening on all."""
+    if host in ALL_INTERFACES:
+        return [_url("127.0.0.1", port)] + [_url(a, port) for a in lan_addresses()]
+    return [_url(host, port)]
+
+
+def _open_when_up(host: str, port: int, url: str, timeout: float = 30.0) -> None:
+    """Open ``url`` in a browser once the server accepts connections."""
+    probe = "127.0.0.1" if host in ALL_INTERFACES else host
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((probe, port), timeout=1):
+                webbrowser.open(url)
+                return
+        except OSError:
+            time.sleep(0.2)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        overrides = {"host": args.host, "port": args.port, "log_level": args.log_level}
+        settings = dataclasses.replace(
+            settings, **{k: v for k, v in overrides.items() if v is not None}
+        )
+    except ValueError as exc:
+        print(f"descent-playground: error: {exc}", file=sys.stderr)
+        return 2
+
+    import uvicorn
+
+    from app.main import create_app
+
+    links = urls(settings.host, settings.port)
+    print("Descent Playground: open " + links[0], flush=True)
+    for link in links[1:]:
+        print("  on the local network: " + link, flush=True)
+    if args.open:
+        threading.Thread(
+            target=_open_when_up, args=(settings.host, settings.port, links[0]), daemon=True
+        ).start()
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""The app's settings, read once from environment variables.
+
+Every field ``x`` comes from ``DESCENT_X`` (``redis_url`` from ``REDIS_URL``); a variable
+that is unset or blank keeps the default. A bad value raises ``ValueError`` naming the
+variable, e.g. ``DESCENT_PORT must be an integer in [1, 65535], got 'abc'``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from urllib.parse import urlsplit
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+_BIG = 1_000_000
+
+# Inclusive bounds of the integer settings.
+_INT_RANGES: dict[str, tuple[int, int]] = {
+    "port": (1, 65535),
+    "max_sessions": (1, _BIG),
+    "max_sessions_per_client": (1, _BIG),
+    "max_rooms": (1, _BIG),
+    "max_viewers_per_room": (1, _BIG),
+}
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets ``field``."""
+    return "REDIS_URL" if field == "redis_url" else f"DESCENT_{field.upper()}"
+
+
+def _bad(field: str, expected: str, got: object) -> ValueError:
+    return ValueError(f"{env_name(field)} must be {expected}, got {got!r}")
+
+
+def _check_origin(origin: str) -> None:
+    parts = urlsplit(origin)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path
+        or parts.query
+        or parts.fragment
+    ):
+        raise _bad("allowed_origins", "a comma list of origins like https://host:port", origin)
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    # Origins (scheme://host[:port]) besides the app's own that may call the API and
+    # open WebSockets; empty means same origin only.
+    allowed_origins: tuple[str, ...] = ()
+    max_sessions: int = 100
+    max_sessions_per_client: int = 100
+    room_idle_seconds: float = 1800.0
+    max_rooms: int = 50
+    max_viewers_per_room: int = 500
+    redis_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.host, str) or not self.host or any(c.isspace() for c in self.host):
+            raise _bad("host", "a host name or IP address", self.host)
+        for field, (lo, hi) in _INT_RANGES.items():
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                raise _bad(field, f"an integer in [{lo}, {hi}]", value)
+        if self.log_level not in LOG_LEVELS:
+            raise _bad("log_level", f"one of {', '.join(LOG_LEVELS)}", self.log_level)
+        if not isinstance(self.allowed_origins, tuple):
+            raise _bad("allowed_origins", "a tuple of origins", self.allowed_origins)
+        for origin in self.allowed_origins:
+            _check_origin(origin)
+        seconds = self.room_idle_seconds
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not math.isfinite(seconds)
+            or seconds <= 0
+        ):
+            raise _bad("room_idle_seconds", "a number of seconds > 0", seconds)
+        if self.redis_url is not None and not urlsplit(self.redis_url).scheme.startswith("redis"):
+            raise _bad("redis_url", "a redis:// or rediss:// URL", self.redis_url)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = environ.get(env_name(f.name), "").strip()
+            if raw:
+                values[f.name] = _parse(f.name, raw)
+        return cls(**values)
+
+
+def _parse(field: str, raw: str) -> object:
+    """Convert one variable's text to the field's type; range checks are __post_init__'s."""
+    if field in _INT_RANGES:
+        lo, hi = _INT_RANGES[field]
+        try:
+            return int(raw)
+        except ValueError:
+            raise _bad(field, f"an integer in [{lo}, {hi}]", raw) from None
+    if field == "room_idle_seconds":
+        try:
+            return float(raw)
+        except ValueError:
+            raise _bad(field, "a number of seconds > 0", raw) from None
+    if field == "log_level":
+        return raw.lower()
+    if field == "allowed_origins":
+        return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    return raw

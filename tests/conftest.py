@@ -1,0 +1,130 @@
+"""Shared fixtures: a live uvicorn server, Debian's Chromium through Playwright, a page.
+
+    def test_x(live_server, page, screenshot_dir):
+        page.goto(live_server + "/")
+        assert page.console_errors == []
+        page.screenshot(path=screenshot_dir / "x.png")
+
+``start_live_server(env={...})`` starts another server with its own settings
+(e.g. ``{"DESCENT_MAX_SESSIONS": "2"}``) as a context manager yielding its base URL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_health(base_url: str, proc: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the server exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(base_url + "/api/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"the server did not answer /api/health within {timeout} s:\n{log.read_text()}")
+
+
+@contextlib.contextmanager
+def start_live_server(env: Mapping[str, str] | None = None, name: str = "server") -> Iterator[str]:
+    """Run ``uvicorn app.main:app`` on a free port; yield its base URL; stop it."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = ARTIFACTS / f"{name}-{port}.log"
+    cmd = [sys.executable, "-m", "uvicorn", "app.main:app"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    # A log file, not a pipe (which could fill up and block the server); kept unless empty.
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for_health(base_url, proc, log)
+        yield base_url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if log.stat().st_size == 0:
+            log.unlink()
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[str]:
+    """Base URL ("http://127.0.0.1:PORT") of the real app, run by uvicorn in a subprocess."""
+    with start_live_server(name="live_server") as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright (Playwright's own browsers are never used)."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium "
+            "(apt-get install chromium; .ci/run does) to run the end-to-end tests"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh 1440x900 page; console errors and uncaught exceptions land in page.console_errors."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.console_errors = errors
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    """tests/artifacts/ (gitignored), where tests save screenshots."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
