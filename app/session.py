@@ -1,0 +1,310 @@
+"""One `/ws/train` connection: a receiver and a pacer in one task group.
+
+The receiver reads the client's commands and changes the session's state. The pacer advances
+the race on a clock (`speed` iterations per second per run, or equal samples per second),
+coalesces the new points into at most ~60 frames per second and sends them. Engine work runs in
+a worker thread in slices of a few milliseconds, so the event loop stays free for other pages and
+sessions. The pacer awaits each send before computing more, so a client that stops reading
+stops its trainer instead of filling memory. When either task ends, the other is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+from pydantic import ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from app.race import Race
+from app.schemas import MESSAGES, TrainConfig, first_error
+
+log = logging.getLogger("descent.session")
+
+TICK = 1 / 60  # at most ~60 frames per second
+SLICE = 0.012  # seconds of engine work per slice, at most
+DETAIL_EVERY = 0.25  # seconds between detail messages
+MAX_CREDIT_SECONDS = 0.25  # a late tick may catch up this much, not more
+MAX_MESSAGE_BYTES = 64 * 1024
+
+
+def encode(message: dict[str, Any]) -> str:
+    """Strict JSON (never NaN or Infinity), compact."""
+    return json.dumps(message, allow_nan=False, separators=(",", ":"))
+
+
+class ClientError(Exception):
+    """A message the session cannot act on: becomes an `error` message, the socket stays open."""
+
+    def __init__(self, message: str, code: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.field = code, field
+
+
+def parse(raw: dict[str, Any]) -> Any:
+    """A validated client message from a raw ASGI `websocket.receive` event."""
+    if raw.get("bytes") is not None:
+        raise ClientError("binary frames are not accepted; send JSON text", "binary_frame")
+    text = raw.get("text") or ""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES:
+        raise ClientError(f"message larger than {MAX_MESSAGE_BYTES} bytes", "too_large")
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise ClientError(f"message is not valid JSON: {exc}", "bad_json") from None
+    if not isinstance(data, dict):
+        raise ClientError("a message must be a JSON object with a \"type\"", "bad_message")
+    kind = data.get("type")
+    if not isinstance(kind, str) or kind not in MESSAGES:
+        raise ClientError(
+            f"unknown message type {kind!r}; expected one of: {', '.join(MESSAGES)}",
+            "unknown_type", "type",
+        )
+    try:
+        return MESSAGES[kind].model_validate(data)
+    except ValidationError as exc:
+        field, message, code = first_error(exc)
+        raise ClientError(message, code, field) from None
+    except RecursionError:
+        raise ClientError("message is nested too deeply", "bad_message") from None
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class Session:
+    """The state of one training socket and the two tasks that serve it."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.ws = websocket
+        self.race: Race | None = None
+        self.generation = 0
+        self.paused = False
+        self.speed = 30.0
+        self.pacing = "iterations"
+        self.pending_steps = 0
+        self.stop_requested = False
+        self.inspected: str | None = None
+        self.batch_surface = False
+        self.changed = asyncio.Event()
+        self.send_lock = asyncio.Lock()
+        self.credit: dict[str, float] = {}
+        self.iterations_sent = 0
+
+    # -- plumbing --------------------------------------------------------------------------
+    async def send(self, message: dict[str, Any]) -> None:
+        async with self.send_lock:
+            await self.ws.send_text(encode(message))
+
+    async def error(self, message: str, code: str, field: str | None = None) -> None:
+        await self.send({"type": "error", "message": message, "field": field, "code": code})
+
+    def poke(self) -> None:
+        self.changed.set()
+
+    async def serve(self) -> None:
+        """Run until the client goes away."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._guard, self.receive_loop, tg.cancel_scope)
+            tg.start_soon(self._guard, self.pace_loop, tg.cancel_scope)
+
+    async def _guard(self, loop: Callable[[], Awaitable[None]], scope: anyio.CancelScope) -> None:
+        try:
+            await loop()
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass  # the client went away (a send on a closed socket raises RuntimeError)
+        finally:
+            scope.cancel()
+            self.race = None  # a slice still running in the worker thread stops at once
+
+    # -- the receiver ----------------------------------------------------------------------
+    async def receive_loop(self) -> None:
+        while True:
+            raw = await self.ws.receive()
+            if raw["type"] == "websocket.disconnect":
+                return
+            try:
+                await self.handle(parse(raw))
+            except ClientError as exc:
+                await self.error(str(exc), exc.code, exc.field)
+
+    async def handle(self, msg: Any) -> None:
+        kind = msg.type
+        if kind == "start":
+            await self.start(msg.config)
+        elif kind == "speed":
+            self.speed = float(msg.value)
+            await self.send_state()
+        elif kind == "inspect":
+            if self.race is not None and msg.run not in self.race.runs:
+                raise ClientError(
+                    f"no run named {msg.run!r}; runs: {', '.join(self.race.runs)}",
+                    "unknown_run", "run",
+                )
+            self.inspected, self.batch_surface = msg.run, msg.batch_surface
+            self.last_detail = 0.0
+        elif self.race is None:
+            raise ClientError(f"nothing to {kind}: send a start first", "no_run", "type")
+        elif kind == "pause":
+            self.paused = True
+            await self.send_state()
+        elif kind == "resume":
+            self.paused = False
+            await self.send_state()
+        elif kind == "step":
+            if not self.paused:
+                raise ClientError("step works while paused; pause first", "not_paused", "type")
+            self.pending_steps += 1
+        elif kind == "stop":
+            self.stop_requested = True
+        self.poke()
+
+    async def send_state(self) -> None:
+        await self.send({"type": "state", "paused": self.paused, "speed": self.speed,
+                         "generation": self.generation})
+
+    async def start(self, config: TrainConfig) -> None:
+        self.generation += 1
+        generation = self.generation
+        self.race = None  # the pacer drops the old race at once
+        self.poke()
+        try:
+            race = await anyio.to_thread.run_sync(Race, config, generation)
+        except ValueError as exc:  # the engine refused a combination the schema let through
+            raise ClientError(f"config: {exc}", "bad_config", "config") from None
+        if generation != self.generation:  # a newer start arrived meanwhile
+            return
+        self.speed, self.pacing = config.speed, config.pacing
+        self.paused, self.pending_steps, self.stop_requested = False, 0, False
+        self.credit = {name: 0.0 for name in race.runs}
+        if self.inspected not in race.runs:
+            self.inspected = next(iter(race.runs))
+        await self.send(race.started_message())
+        await self.send(race.surface_message())
+        self.race = race
+        log.info("race %s started: %s, %s runs", generation, config.dataset, len(race.runs))
+        self.poke()
+
+    # -- the pacer ---------------------------------------------------------------------------
+    async def pace_loop(self) -> None:
+        self.last_detail = 0.0
+        clock = time.monotonic()
+        while True:
+            race = self.race
+            if race is not None and self.stop_requested:
+                self.stop_requested = False
+                race.stop()
+                await self.finish(race)
+                continue
+            idle = race is None or race.finished or (self.paused and not self.pending_steps)
+            if idle:
+                self.changed.clear()
+                await self.changed.wait()
+                clock = time.monotonic()
+                continue
+            tick_start = time.monotonic()
+            if self.paused:
+                self.pending_steps -= 1
+                points, t = await anyio.to_thread.run_sync(self.one_step, race)
+            else:
+                dt, clock = tick_start - clock, tick_start
+                points, t = await anyio.to_thread.run_sync(self.slice, race, dt)
+            if race is not self.race:
+                continue  # a new start replaced this race while the slice ran
+            if points:
+                await self.send(race.frame_message(points, t))
+            force_detail = self.paused or race.finished
+            if force_detail or time.monotonic() - self.last_detail >= DETAIL_EVERY:
+                self.last_detail = time.monotonic()
+                for message in await anyio.to_thread.run_sync(self.details, race):
+                    await self.send(message)
+            if race.finished:
+                await self.finish(race)
+                continue
+            if not self.paused:
+                spare = TICK - (time.monotonic() - tick_start)
+                if spare > 0:
+                    self.changed.clear()
+                    with anyio.move_on_after(spare):
+                        await self.changed.wait()
+
+    async def finish(self, race: Race) -> None:
+        await self.send(race.done_message())
+        log.info("race %s done", race.generation)
+
+    def rates(self, race: Race) -> dict[str, float]:
+        """Iterations per second (or, at speed 0, per round) of each run still going."""
+        going = race.going()
+        if self.pacing == "samples":
+            smallest = min(run.effective_batch(race.n) for run in going)
+            share = {run.name: smallest / run.effective_batch(race.n) for run in going}
+        else:
+            share = {run.name: 1.0 for run in going}
+        if self.speed == 0:
+            return share
+        return {name: self.speed * s for name, s in share.items()}
+
+    def slice(self, race: Race, dt: float) -> tuple[dict[str, list], float]:
+        """Worker thread: advance the runs that are due, for at most SLICE seconds."""
+        rates = self.rates(race)
+        credit = self.credit
+        if self.speed > 0:
+            for name, rate in rates.items():
+                credit[name] = min(credit.get(name, 0.0) + rate * dt, rate * MAX_CREDIT_SECONDS + 1)
+        points: dict[str, list] = {}
+        deadline = time.perf_counter() + SLICE
+        first_t = time.time()
+        while time.perf_counter() < deadline and race is self.race:
+            if self.speed == 0:
+                for name, share in rates.items():
+                    credit[name] = credit.get(name, 0.0) + share
+            due = [race.runs[name] for name in rates if credit[name] >= 1.0]
+            if not due:
+                break
+            for run in due:
+                credit[run.name] -= 1.0
+                point = race.advance(run)
+                if point is not None:
+                    points.setdefault(run.name, []).append(point)
+                    self.iterations_sent += 1
+            rates = {name: r for name, r in rates.items() if race.runs[name].going}
+            if not rates:
+                break
+        return points, first_t
+
+    def one_step(self, race: Race) -> tuple[dict[str, list], float]:
+        """Worker thread: one iteration of every run still going (the Step button)."""
+        t = time.time()
+        points = {}
+        for run in race.going():
+            point = race.advance(run)
+            if point is not None:
+                points[run.name] = [point]
+        return points, t
+
+    def details(self, race: Race) -> list[dict[str, Any]]:
+        """Worker thread: the latest iteration of each run, opened up."""
+        out = []
+        for run in race.runs.values():
+            inspected = run.name == self.inspected
+            message = race.detail_message(run, inspected, self.batch_surface and inspected)
+            if message is not None:
+                out.append(message)
+        return out
+
+
+async def serve_session(websocket: WebSocket) -> None:
+    """Accept and serve one training socket."""
+    await websocket.accept()
+    session = Session(websocket)
+    try:
+        await session.serve()
+    finally:
+        log.debug("session ended after %s points", session.iterations_sent)
+

@@ -1,0 +1,297 @@
+"""The `/ws/train` contract, over real WebSockets against the real app under uvicorn."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import urllib.request
+
+import pytest
+from websockets.sync.client import connect
+
+from engine import iterations_per_epoch
+
+
+def strict_loads(text: str):
+    """json.loads that fails on NaN / Infinity, as a browser's JSON.parse does."""
+
+    def reject(name):
+        raise AssertionError(f"non-strict JSON constant on the wire: {name}")
+
+    return json.loads(text, parse_constant=reject)
+
+
+class Client:
+    """A thin test client: send dicts, receive strict-JSON dicts."""
+
+    def __init__(self, base_url: str) -> None:
+        self._connection = connect(base_url.replace("http", "ws", 1) + "/ws/train", max_size=2**24)
+        self.ws = self._connection.__enter__()
+
+    def send(self, message: dict) -> None:
+        self.ws.send(json.dumps(message))
+
+    def recv(self, timeout: float = 20.0) -> dict:
+        return strict_loads(self.ws.recv(timeout=timeout))
+
+    def until(self, kind: str, timeout: float = 60.0) -> tuple[dict, list[dict]]:
+        """Receive until a message of type `kind`; return it and everything before it."""
+        seen = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = self.recv(timeout=deadline - time.monotonic())
+            if msg["type"] == kind:
+                return msg, seen
+            seen.append(msg)
+        raise AssertionError(f"no {kind!r} message within {timeout} s")
+
+    def close(self) -> None:
+        self._connection.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(live_server):
+    c = Client(live_server)
+    yield c
+    c.close()
+
+
+def points_by_run(messages: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for msg in messages:
+        if msg["type"] == "frame":
+            for name, points in msg["runs"].items():
+                out.setdefault(name, []).extend(points)
+    return out
+
+
+def test_default_race_streams_every_point_once_in_order(client):
+    client.send({"type": "start", "config": {"speed": 0, "epochs": 3}})
+    started = client.recv()
+    assert started["type"] == "started"
+    assert started["model"]["layer_sizes"] == [1, 1]
+    assert [r["name"] for r in started["runs"]] == ["SGD", "Mini-batch", "Full batch"]
+    surface = client.recv()
+    assert surface["type"] == "surface" and surface["kind"] == "exact"
+    assert len(surface["z"]) == len(surface["y"]) and len(surface["z"][0]) == len(surface["x"])
+    assert surface["lr_limit"] == pytest.approx(2 / surface["lambda_max"])
+
+    done, seen = client.until("done")
+    points = points_by_run(seen)
+    n = started["config"]["n_samples"]
+    for run in started["runs"]:
+        expected = iterations_per_epoch(n, run["batch_size"]) * 3
+        assert run["total_iterations"] == expected
+        its = [p["iteration"] for p in points[run["name"]]]
+        assert its == list(range(1, expected + 1)), run["name"]  # none dropped, none twice
+        assert done["runs"][run["name"]]["status"] == "completed"
+        assert done["runs"][run["name"]]["iterations"] == expected
+        last = points[run["name"]][-1]
+        assert done["runs"][run["name"]]["loss"] == last["loss"]
+        assert last["xy"] == last["params"]  # exact surface: the plane is (w, b) itself
+    # All three start from the same point: the first step's parameters before the update.
+    details = [m for m in seen if m["type"] == "detail"]
+    assert details, "no detail message"
+
+
+def test_iterations_follow_the_source_material_example(client):
+    """1,000 samples, batch 100, 5 epochs: 10 iterations per epoch, 50 in all."""
+    config = {"n_samples": 1000, "epochs": 5, "speed": 0,
+              "runs": [{"name": "B100", "batch_size": 100}]}
+    client.send({"type": "start", "config": config})
+    started = client.recv()
+    assert started["runs"][0]["iterations_per_epoch"] == 10
+    assert started["runs"][0]["total_iterations"] == 50
+    done, seen = client.until("done")
+    pts = points_by_run(seen)["B100"]
+    assert [p["iteration"] for p in pts] == list(range(1, 51))
+    assert [p["epoch"] for p in pts] == [e for e in range(1, 6) for _ in range(10)]
+    assert pts[-1]["samples"] == 5000
+
+
+def test_nothing_is_sent_before_the_first_message(client):
+    with pytest.raises(TimeoutError):
+        client.ws.recv(timeout=0.5)
+
+
+def test_pause_step_resume_stop(client):
+    client.send({"type": "start", "config": {"speed": 20, "epochs": 50}})
+    client.until("surface")
+    first, _ = client.until("frame")
+    client.send({"type": "pause"})
+    state, seen = client.until("state")
+    assert state["paused"] is True
+    # Drain what was in flight, then nothing more arrives while paused.
+    last = {}
+    for name, pts in points_by_run([first, *seen]).items():
+        last[name] = pts[-1]["iteration"]
+    time.sleep(0.3)
+    while True:
+        try:
+            msg = client.recv(timeout=0.3)
+        except TimeoutError:
+            break
+        for name, pts in points_by_run([msg]).items():
+            last[name] = pts[-1]["iteration"]
+    with pytest.raises(TimeoutError):
+        client.recv(timeout=0.5)
+
+    client.send({"type": "step"})
+    frame, _ = client.until("frame")
+    assert set(frame["runs"]) == {"SGD", "Mini-batch", "Full batch"}
+    for name, pts in frame["runs"].items():
+        assert len(pts) == 1
+        assert pts[0]["iteration"] == last.get(name, 0) + 1
+
+    client.send({"type": "speed", "value": 100})
+    state, _ = client.until("state")
+    assert state["speed"] == 100 and state["paused"] is True
+    client.send({"type": "resume"})
+    state, _ = client.until("state")
+    assert state["paused"] is False
+    client.until("frame")
+    client.send({"type": "stop"})
+    done, _ = client.until("done")
+    assert {r["status"] for r in done["runs"].values()} == {"stopped"}
+
+
+def test_step_needs_a_pause_and_a_run(client):
+    client.send({"type": "step"})
+    err = client.recv()
+    assert err["type"] == "error" and err["code"] == "no_run"
+    client.send({"type": "start", "config": {"speed": 5}})
+    client.until("surface")
+    client.send({"type": "step"})
+    err, _ = client.until("error")
+    assert err["code"] == "not_paused"
+
+
+@pytest.mark.parametrize(
+    "message, field, code",
+    [
+        ({"type": "start", "config": {"lr": 50}}, "config.lr", "out_of_range"),
+        ({"type": "start", "config": {"lr": "fast"}}, "config.lr", "bad_type"),
+        ({"type": "start", "config": {"n_samples": 0}}, "config.n_samples", "out_of_range"),
+        ({"type": "start", "config": {"hidden": [8, 99]}}, "config.hidden.1", "out_of_range"),
+        ({"type": "start", "config": {"dataset": "nope"}}, "config.dataset", "bad_value"),
+        ({"type": "start", "config": {"dataset": "moons", "loss": "mse"}}, "config.loss",
+         "bad_value"),
+        ({"type": "start", "config": {"runs": []}}, "config.runs", "out_of_range"),
+        ({"type": "start", "config": {"runs": [{"name": "a", "batch_size": 1},
+                                                {"name": "a", "batch_size": 2}]}},
+         "config.runs", "bad_value"),
+        ({"type": "start", "config": {"bogus": 1}}, "config.bogus", "unknown_field"),
+        ({"type": "speed", "value": -1}, "value", "out_of_range"),
+        ({"type": "fly"}, "type", "unknown_type"),
+        ({"no": "type"}, "type", "unknown_type"),
+    ],
+)
+def test_bad_messages_get_an_error_and_the_socket_stays_usable(client, message, field, code):
+    client.send(message)
+    err = client.recv()
+    assert err["type"] == "error"
+    assert err["field"] == field
+    assert err["code"] == code
+    assert err["message"]
+    client.send({"type": "start", "config": {"speed": 0, "epochs": 1, "n_samples": 20}})
+    assert client.recv()["type"] == "started"
+    client.until("done")
+
+
+def test_range_errors_name_the_allowed_range(client):
+    client.send({"type": "start", "config": {"lr": 50}})
+    err = client.recv()
+    assert "(0, 10]" in err["message"] and "50" in err["message"]
+
+
+@pytest.mark.parametrize("raw", ["{not json", "[1, 2]", '{"type": "speed", "value": NaN}', ""])
+def test_malformed_text_gets_an_error(client, raw):
+    client.ws.send(raw)
+    err = client.recv()
+    assert err["type"] == "error" and err["code"] in ("bad_json", "bad_message")
+
+
+def test_binary_frames_get_an_error(client):
+    client.ws.send(b"\x00\xff binary")
+    err = client.recv()
+    assert err["code"] == "binary_frame"
+
+
+def test_diverging_learning_rate_ends_as_diverged(client):
+    config = {"lr": 5, "speed": 0, "epochs": 50, "runs": [{"name": "Full batch", "batch_size": None}]}
+    client.send({"type": "start", "config": config})
+    surface, _ = client.until("surface")
+    assert config["lr"] > surface["lr_limit"]
+    done, seen = client.until("done")
+    assert done["runs"]["Full batch"]["status"] == "diverged"
+    pts = points_by_run(seen)["Full batch"]
+    assert pts[-1]["status"] == "diverged"
+    for p in pts:  # never a non-finite number (strict_loads already refused NaN / Infinity)
+        assert all(math.isfinite(v) for v in p["params"])
+
+
+def test_detail_opens_the_step_up(client):
+    client.send({"type": "start", "config": {"speed": 0, "epochs": 1,
+                                             "runs": [{"name": "B8", "batch_size": 8}]}})
+    client.send({"type": "inspect", "run": "B8", "batch_surface": True})
+    detail, _ = client.until("detail")
+    assert detail["run"] == "B8"
+    before, after = detail["params_before"], detail["params"]
+    for b, a, g in zip(before, after, detail["grad"], strict=True):
+        assert a == pytest.approx(b - detail["lr"] * g, rel=1e-12, abs=1e-15)
+    assert len(detail["full_grad"]) == 2
+    assert 0 <= detail["angle"] <= 180
+    assert len(detail["forward"]["x"]) == min(8, detail["batch_size"])
+    assert detail["prediction"]["kind"] == "line"
+    done, seen = client.until("done")
+    with_surface = [m for m in [detail, *seen] if m["type"] == "detail" and "batch_surface" in m]
+    assert with_surface, "asked for the batch surface but never got it"
+    z = with_surface[0]["batch_surface"]["z"]
+    assert len(z) == 51 and len(z[0]) == 51
+
+
+def test_inspecting_an_unknown_run_is_an_error(client):
+    client.send({"type": "start", "config": {"speed": 1}})
+    client.until("surface")
+    client.send({"type": "inspect", "run": "nobody"})
+    err, _ = client.until("error")
+    assert err["code"] == "unknown_run"
+
+
+def test_mlp_gets_a_projected_surface_with_residuals(client):
+    config = {"dataset": "moons", "hidden": [4], "n_samples": 64, "epochs": 2, "speed": 0}
+    client.send({"type": "start", "config": config})
+    started = client.recv()
+    assert started["model"]["layer_sizes"] == [2, 4, 1]
+    surface = client.recv()
+    assert surface["kind"] == "projected" and surface["lr_limit"] is None
+    done, seen = client.until("done")
+    for pts in points_by_run(seen).values():
+        assert all(0 <= p["residual"] <= 1 for p in pts)
+        assert all(len(p["params"]) == started["model"]["n_params"] for p in pts)
+    assert done["residual"]["max"] >= done["residual"]["mean"]
+
+
+def test_disconnect_mid_run_leaves_the_server_healthy(live_server):
+    for _ in range(5):
+        c = Client(live_server)
+        c.send({"type": "start", "config": {"speed": 0, "epochs": 200}})
+        c.until("frame")
+        c.close()
+    with urllib.request.urlopen(live_server + "/api/health", timeout=5) as r:
+        assert json.load(r) == {"status": "ok"}
+    c = Client(live_server)
+    c.send({"type": "start", "config": {"speed": 0, "epochs": 1}})
+    c.until("done")
+    c.close()
+
+
+def test_a_new_start_replaces_the_old_race(client):
+    client.send({"type": "start", "config": {"speed": 10, "epochs": 100}})
+    first = client.recv()
+    client.send({"type": "start", "config": {"speed": 0, "epochs": 1, "n_samples": 10}})
+    done, seen = client.until("done")
+    second = [m for m in seen if m["type"] == "started"][-1]
+    assert second["generation"] > first["generation"]
+    assert done["generation"] == second["generation"]
