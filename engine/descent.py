@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .losses import Loss, get_loss
-from .model import MLP, check_pairing
+from .model import MLP, Evaluator, check_pairing
 
 #: How far above its start (times max(initial loss, 1)) a full-data loss may climb before the
 #: run is declared diverged.
@@ -243,9 +243,10 @@ def _train(
     rng = np.random.default_rng(seed)
     theta, grad = model.theta, model.grad
     all_idx = np.arange(n)
+    evaluate = Evaluator(model, X)
 
     def full_loss() -> float:
-        return lossf.mean(t, model.forward(X))
+        return lossf.mean(t, evaluate())
 
     with np.errstate(all="ignore"):
         initial = full_loss()
@@ -269,12 +270,12 @@ def _train(
                 rule.update(theta, grad)
                 value = full_loss()
             iteration += 1
-            g_norm = float(np.sqrt(g @ g))
+            g_norm = math.sqrt(g @ g)
             grad_ok = math.isfinite(g_norm)
 
             status = "running"
             params = theta.copy()
-            if not (math.isfinite(value) and np.all(np.isfinite(theta))):
+            if not (math.isfinite(value) and np.isfinite(theta).all()):
                 status, params = "diverged", prev
             elif value > limit:
                 status = "diverged"

@@ -166,7 +166,7 @@ class CategoricalCrossentropy(Loss):
     def grad(self, t: np.ndarray, p: np.ndarray) -> np.ndarray:
         pc = _clip(p)
         inside = (p > EPSILON) & (p < 1.0 - EPSILON)
-        return -inside * t / pc / p.shape[0]
+        return -(inside * t) / pc / p.shape[0]
 
     def targets(self, y: np.ndarray, n_outputs: int) -> np.ndarray:
         y = np.asarray(y)

@@ -197,6 +197,39 @@ class MLP:
         )
 
 
+class Evaluator:
+    """Outputs on one fixed input set at the model's current parameters, fast.
+
+    The trainer reports the full-data loss after every update, which costs one forward pass
+    over all n samples per iteration. Here the bias rides inside the matrix product,
+    [a, 1] @ [W; b] (the flat layout already stores each layer's W followed by b, which is
+    exactly [W; b] in row-major order), and the buffers are allocated once. Same numbers as
+    `predict`, about a third faster.
+    """
+
+    def __init__(self, model: MLP, X: np.ndarray) -> None:
+        n = X.shape[0]
+        self.hidden = ACTIVATIONS[model.activation].fn
+        self.out = OUTPUTS[model.output].fn
+        self.inputs = []
+        for n_in in model.layer_sizes[:-1]:
+            a = np.empty((n, n_in + 1))
+            a[:, n_in] = 1.0
+            self.inputs.append(a)
+        self.inputs[0][:, :-1] = X
+        self.Wb, offset = [], 0
+        for (n_in, n_out), _ in model.shapes:
+            size = (n_in + 1) * n_out
+            self.Wb.append(model.theta[offset : offset + size].reshape(n_in + 1, n_out))
+            offset += size
+
+    def __call__(self) -> np.ndarray:
+        last = len(self.Wb) - 1
+        for i in range(last):
+            self.inputs[i + 1][:, :-1] = self.hidden(self.inputs[i] @ self.Wb[i])
+        return self.out(self.inputs[last] @ self.Wb[last])
+
+
 def check_pairing(model: MLP, loss: Loss) -> None:
     """Raise ValueError when a loss does not fit the model's output."""
     fits = {
