@@ -47,3 +47,8 @@ __all__ = [
     "start_runs",
     "train",
 ]
+
+from . import surface  # noqa: E402
+from .surface import Surface, exact_surface, projected_surface  # noqa: E402
+
+__all__ += ["Surface", "exact_surface", "projected_surface", "surface"]

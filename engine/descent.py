@@ -142,6 +142,23 @@ def _check_data(X: np.ndarray, y: np.ndarray, model: MLP) -> tuple[np.ndarray, n
     return X, y
 
 
+def _targets(loss: Loss, y: np.ndarray, k: int, n: int) -> np.ndarray:
+    """A dataset's y as the loss's targets for a model with k outputs, checked up front."""
+    t = loss.targets(y, k)
+    if loss.name in ("mse", "mae", "binary_crossentropy"):
+        if t.ndim == 1 and k == 1:
+            t = t[:, None]
+        if t.shape != (n, k):
+            raise ValueError(
+                f"{loss.name}: y must have shape ({n}, {k}) for a model with {k} output(s), "
+                f"got shape {np.shape(y)}"
+            )
+        if not np.all(np.isfinite(t)):
+            raise ValueError("y holds values that are not finite")
+    loss.check(t, np.full((n, k), 0.5))
+    return t
+
+
 class Problem:
     """A model, a loss and a dataset: the full-data loss and gradient at any parameters."""
 
@@ -150,7 +167,7 @@ class Problem:
         check_pairing(model, self.loss)
         self.X, y = _check_data(X, y, model)
         self.model = model.copy()
-        self.t = self.loss.targets(y, model.layer_sizes[-1])
+        self.t = _targets(self.loss, y, model.layer_sizes[-1], self.X.shape[0])
         self.t_fused = self.model.onehot(self.loss, self.t) if self.model.fuses(self.loss) else None
         self.n = self.X.shape[0]
 
