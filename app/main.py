@@ -9,7 +9,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from app.paths import STATIC_DIR, TEMPLATES_DIR
-from app.routes import api, pages, train, vendor
+from app.rooms import RoomHub
+from app.routes import api, pages, rooms, train, vendor
 from app.settings import Settings
 
 
@@ -28,6 +29,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Descent Playground", docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    app.state.rooms = RoomHub(
+        settings.max_rooms, settings.max_viewers_per_room, settings.room_idle_seconds
+    )
 
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     if settings.allowed_origins:
@@ -41,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(train.router)  # POST /api/runs and the /ws/train WebSocket
+    app.include_router(rooms.router)  # presenter rooms and their viewers
     app.include_router(vendor.router)  # before the /static mount, which would shadow it
     app.mount("/static", _StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -146,7 +146,13 @@ class InspectMessage(_Strict):
 
 
 class BareMessage(_Strict):
-    type: Literal["pause", "resume", "step", "stop"]
+    type: Literal["pause", "resume", "step", "stop", "end_presentation"]
+
+
+class PresentMessage(_Strict):
+    type: Literal["present"]
+    room: Annotated[str, Field(min_length=1, max_length=12)]
+    token: Annotated[str, Field(min_length=1, max_length=100)]
 
 
 MESSAGES: dict[str, type[BaseModel]] = {
@@ -157,6 +163,8 @@ MESSAGES: dict[str, type[BaseModel]] = {
     "resume": BareMessage,
     "step": BareMessage,
     "stop": BareMessage,
+    "present": PresentMessage,
+    "end_presentation": BareMessage,
 }
 
 

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app.race import Race
+from app.rooms import Room, RoomError
 from app.schemas import MESSAGES, TrainConfig, first_error
 
 log = logging.getLogger("descent.session")
@@ -96,11 +97,16 @@ class Session:
         self.send_lock = asyncio.Lock()
         self.credit: dict[str, float] = {}
         self.iterations_sent = 0
+        self.room: Room | None = None
+        self.viewers_changed = False
 
     # -- plumbing --------------------------------------------------------------------------
     async def send(self, message: dict[str, Any]) -> None:
+        text = encode(message)
+        if self.room is not None:
+            self.room.publish(message, text)  # never waits: each viewer has its own queue
         async with self.send_lock:
-            await self.ws.send_text(encode(message))
+            await self.ws.send_text(text)
 
     async def error(self, message: str, code: str, field: str | None = None) -> None:
         await self.send({"type": "error", "message": message, "field": field, "code": code})
@@ -122,6 +128,7 @@ class Session:
         finally:
             scope.cancel()
             self.race = None  # a slice still running in the worker thread stops at once
+            self.leave_room()
 
     # -- the receiver ----------------------------------------------------------------------
     async def receive_loop(self) -> None:
@@ -141,6 +148,10 @@ class Session:
         elif kind == "speed":
             self.speed = float(msg.value)
             await self.send_state()
+        elif kind == "present":
+            await self.present(msg.room, msg.token)
+        elif kind == "end_presentation":
+            await self.end_presentation()
         elif kind == "inspect":
             if self.race is not None and msg.run not in self.race.runs:
                 raise ClientError(
@@ -164,6 +175,49 @@ class Session:
         elif kind == "stop":
             self.stop_requested = True
         self.poke()
+
+    # -- presenting to a room ------------------------------------------------------------------
+    async def present(self, code: str, token: str) -> None:
+        """Broadcast this session to a room from now on (the token proves it is ours)."""
+        try:
+            room = self.ws.app.state.rooms.authenticate(code, token)
+        except RoomError as exc:
+            raise ClientError(str(exc), exc.code, "room") from None
+        if room is not self.room:
+            self.leave_room()
+            self.room = room
+            room.presenters += 1
+            room.on_viewers.append(self.count_viewers)
+        await self.send({"type": "presenting", "room": room.code, "viewers": len(room.viewers)})
+        race = self.race
+        if race is not None:  # mid-run: give the room the run so far
+            room.publish(*_pair(race.started_message()))
+            room.publish(*_pair(race.surface_message()))
+            points = {name: run.points for name, run in race.runs.items() if run.points}
+            if points:
+                room.publish(*_pair(race.frame_message(points, time.time())))
+            if race.finished:
+                room.publish(*_pair(race.done_message()))
+        log.info("session presents to room %s", room.code)
+
+    def count_viewers(self, _count: int) -> None:
+        self.viewers_changed = True
+        self.poke()
+
+    async def end_presentation(self) -> None:
+        room = self.room
+        if room is None:
+            raise ClientError("this session is not presenting", "not_presenting", "type")
+        self.leave_room()
+        self.ws.app.state.rooms.end(room.code)
+        await self.send({"type": "presentation_ended", "room": room.code})
+
+    def leave_room(self) -> None:
+        room, self.room = self.room, None
+        if room is not None:
+            room.presenters -= 1
+            if self.count_viewers in room.on_viewers:
+                room.on_viewers.remove(self.count_viewers)
 
     async def send_state(self) -> None:
         await self.send({"type": "state", "paused": self.paused, "speed": self.speed,
@@ -196,6 +250,11 @@ class Session:
         self.last_detail = 0.0
         clock = time.monotonic()
         while True:
+            if self.viewers_changed:
+                self.viewers_changed = False
+                if self.room is not None:
+                    await self.send({"type": "presenting", "room": self.room.code,
+                                     "viewers": len(self.room.viewers)})
             race = self.race
             if race is not None and self.stop_requested:
                 self.stop_requested = False
@@ -204,9 +263,10 @@ class Session:
                 continue
             idle = race is None or race.finished or (self.paused and not self.pending_steps)
             if idle:
-                self.changed.clear()
-                await self.changed.wait()
-                clock = time.monotonic()
+                if not self.viewers_changed:
+                    self.changed.clear()
+                    await self.changed.wait()
+                    clock = time.monotonic()
                 continue
             tick_start = time.monotonic()
             if self.paused:
@@ -297,6 +357,10 @@ class Session:
             if message is not None:
                 out.append(message)
         return out
+
+
+def _pair(message: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    return message, encode(message)
 
 
 async def serve_session(websocket: WebSocket) -> None:

@@ -167,6 +167,13 @@ def test_batch_surface_on_the_same_grid(linear):
         assert rel(z[i, j], problem.loss_at(np.array([s.x[j], s.y[i]]), batch)) < 1e-9
 
 
+def test_one_dimensional_regression_targets_are_accepted(linear):
+    X, y = linear
+    a = exact_surface(engine.MLP([1, 1]), "mae", X, y[:, 0], grid=7)
+    b = exact_surface(engine.MLP([1, 1]), "mae", X, y, grid=7)
+    np.testing.assert_array_equal(a.z, b.z)
+
+
 def test_mse_values_stay_exact_near_a_perfect_fit():
     # noise 0: the loss at the minimum is ~0, the worst case for cancellation.
     data = engine.make_dataset("linear", n_samples=500, noise=0.0, seed=0)
@@ -198,6 +205,12 @@ def test_random_slice_values_match_the_loss_at_plane_points(moons):
     k = np.unravel_index(np.argmin(s.z), s.z.shape)
     assert s.minimum == (s.x[k[1]], s.y[k[0]]) and s.minimum_loss == s.z[k]
     assert s.lambda_max is None and s.paths == {}
+    # One batch's surface on the same plane and grid.
+    batch = np.arange(0, 300, 7)
+    zb = surface_values(model, "binary_crossentropy", moons.X[batch], moons.y[batch], s.x, s.y,
+                        surface=s)
+    theta = center + s.x[4] * d1 + s.y[17] * d2
+    assert zb.shape == (21, 21) and rel(zb[17, 4], problem.loss_at(theta, batch)) < 1e-9
     assert s.residual == {"per_path": {}, "mean": 0.0, "max": 0.0}
 
 

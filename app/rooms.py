@@ -1,0 +1,295 @@
+"""Presenter rooms: a teacher's session broadcast, read-only, to every viewer in the room.
+
+A room keeps what a late joiner needs (the latest `started`, its `surface`, every `frame`
+since, the latest `detail` per run, `state` and `done`) and fans each message out as the
+text the teacher's session already encoded: a frame is encoded once per room, not once per
+viewer. Each viewer has its own bounded backlog and sender task, so a slow viewer never delays
+the teacher or the other viewers; one that falls too far behind is resynchronised (a `reset`,
+then the run so far), and closed if that keeps happening.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger("descent.rooms")
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read off a projector
+CODE_LENGTH = 5
+MAX_BACKLOG = 512  # messages queued for one viewer before it is resynchronised
+MAX_RESYNCS = 3  # resyncs within RESYNC_WINDOW before a viewer is closed
+RESYNC_WINDOW = 60.0
+SNAPSHOT_FRAME_POINTS = 5000  # points per frame in a late joiner's snapshot
+MAX_HISTORY_POINTS = 200_000  # per room; older points are thinned beyond it
+BROADCAST = frozenset({"started", "surface", "frame", "detail", "state", "done"})
+
+
+def _hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+class RoomError(Exception):
+    """A refused room operation; `code` for the page, the message says why."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(eq=False)
+class Viewer:
+    """One read-only connection: its backlog of encoded messages and its resync record."""
+
+    queue: deque[str] = field(default_factory=deque)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    resyncs: deque[float] = field(default_factory=deque)
+    closed_reason: str | None = None
+
+    def push(self, text: str) -> None:
+        self.queue.append(text)
+        self.ready.set()
+
+    async def next(self) -> str | None:
+        """The next message to send, or None once the viewer must be closed."""
+        while not self.queue:
+            if self.closed_reason:
+                return None
+            self.ready.clear()
+            await self.ready.wait()
+        return self.queue.popleft()
+
+    def close(self, reason: str) -> None:
+        self.closed_reason = reason
+        self.ready.set()
+
+
+@dataclass(eq=False)
+class Room:
+    """A presenter's room: its token's hash, its viewers and the history a late joiner gets."""
+
+    code: str
+    token_hash: bytes
+    created: float = field(default_factory=time.monotonic)
+    last_active: float = field(default_factory=time.monotonic)
+    viewers: set[Viewer] = field(default_factory=set)
+    presenters: int = 0
+    started: dict[str, Any] | None = None
+    surface: dict[str, Any] | None = None
+    points: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    details: dict[str, str] = field(default_factory=dict)
+    state: str | None = None
+    done: str | None = None
+    thinned: bool = False
+    on_viewers: list[Any] = field(default_factory=list)  # callbacks: the presenter's counters
+    _snapshot: list[str] | None = None
+
+    def check(self, token: str) -> bool:
+        """Does `token` open this room? (constant-time comparison of hashes)"""
+        return hmac.compare_digest(self.token_hash, _hash(token))
+
+    def touch(self) -> None:
+        self.last_active = time.monotonic()
+
+    # -- the presenter's side ----------------------------------------------------------------
+    def publish(self, message: dict[str, Any], text: str) -> None:
+        """Record `message` for late joiners and queue its text for every viewer."""
+        kind = message.get("type")
+        if kind not in BROADCAST:
+            return
+        self.touch()
+        self._record(kind, message, text)
+        self._snapshot = None
+        for viewer in list(self.viewers):
+            if len(viewer.queue) >= MAX_BACKLOG:
+                self.resync(viewer)
+            else:
+                viewer.push(text)
+
+    def _record(self, kind: str, message: dict[str, Any], text: str) -> None:
+        if kind == "started":
+            self.started, self.surface, self.done = message, None, None
+            self.points, self.details, self.thinned = {}, {}, False
+        elif kind == "surface":
+            self.surface = message
+        elif kind == "frame":
+            for name, pts in message["runs"].items():
+                self.points.setdefault(name, []).extend(pts)
+            self._thin()
+        elif kind == "detail":
+            self.details[message.get("run", "")] = text
+        elif kind == "state":
+            self.state = text
+        elif kind == "done":
+            self.done = text
+
+    def _thin(self) -> None:
+        """Keep at most MAX_HISTORY_POINTS: drop every other point of the oldest half."""
+        total = sum(len(p) for p in self.points.values())
+        if total <= MAX_HISTORY_POINTS:
+            return
+        for name, pts in self.points.items():
+            half = len(pts) // 2
+            self.points[name] = pts[:half:2] + pts[half:]
+        self.thinned = True
+
+    # -- the viewers' side -------------------------------------------------------------------
+    def snapshot(self) -> list[str]:
+        """The run so far as ordinary messages: started, surface, frames, details, state, done."""
+        if self._snapshot is not None:
+            return self._snapshot
+        out: list[str] = []
+        if self.started is not None:
+            generation = self.started.get("generation")
+            out.append(_encode(self.started))
+            if self.surface is not None:
+                out.append(_encode(self.surface))
+            batch: dict[str, list] = {}
+            size = 0
+            for name, pts in self.points.items():
+                for i in range(0, len(pts), SNAPSHOT_FRAME_POINTS):
+                    chunk = pts[i : i + SNAPSHOT_FRAME_POINTS]
+                    batch.setdefault(name, []).extend(chunk)
+                    size += len(chunk)
+                    if size >= SNAPSHOT_FRAME_POINTS:
+                        out.append(self._frame(generation, batch))
+                        batch, size = {}, 0
+            if batch:
+                out.append(self._frame(generation, batch))
+            out.extend(self.details.values())
+            if self.done is not None:
+                out.append(self.done)
+        if self.state is not None:
+            out.append(self.state)
+        self._snapshot = out
+        return out
+
+    def _frame(self, generation: Any, runs: dict[str, list]) -> str:
+        message = {"type": "frame", "generation": generation, "t": time.time(), "runs": runs}
+        if self.thinned:
+            message["thinned"] = True
+        return _encode(message)
+
+    def welcome(self) -> str:
+        return _encode({"type": "room", "code": self.code, "viewers": len(self.viewers),
+                        "live": self.presenters > 0, "thinned": self.thinned})
+
+    def join(self, viewer: Viewer) -> None:
+        self.viewers.add(viewer)
+        self.touch()
+        viewer.push(self.welcome())
+        for text in self.snapshot():
+            viewer.push(text)
+        self._viewers_changed()
+
+    def leave(self, viewer: Viewer) -> None:
+        if viewer in self.viewers:
+            self.viewers.discard(viewer)
+            self._viewers_changed()
+
+    def resync(self, viewer: Viewer) -> None:
+        """A viewer fell too far behind: drop its backlog, send a reset and the run so far."""
+        now = time.monotonic()
+        while viewer.resyncs and now - viewer.resyncs[0] > RESYNC_WINDOW:
+            viewer.resyncs.popleft()
+        viewer.resyncs.append(now)
+        if len(viewer.resyncs) > MAX_RESYNCS:
+            self.viewers.discard(viewer)
+            viewer.queue.clear()
+            viewer.close("too slow: fell behind the presenter repeatedly")
+            self._viewers_changed()
+            return
+        viewer.queue.clear()
+        viewer.push(_encode({"type": "reset", "reason": "fell behind; resending the run so far"}))
+        viewer.push(self.welcome())
+        for text in self.snapshot():
+            viewer.push(text)
+
+    def _viewers_changed(self) -> None:
+        for callback in list(self.on_viewers):
+            callback(len(self.viewers))
+
+    def close(self, reason: str) -> None:
+        for viewer in list(self.viewers):
+            viewer.push(_encode({"type": "room_closed", "reason": reason}))
+            viewer.close(reason)
+        self.viewers.clear()
+
+
+def _encode(message: dict[str, Any]) -> str:
+    return json.dumps(message, allow_nan=False, separators=(",", ":"))
+
+
+class RoomHub:
+    """Every room of this process: create, find, authenticate, expire."""
+
+    def __init__(self, max_rooms: int, max_viewers: int, idle_seconds: float) -> None:
+        self.rooms: dict[str, Room] = {}
+        self.max_rooms, self.max_viewers, self.idle_seconds = max_rooms, max_viewers, idle_seconds
+
+    def create(self) -> tuple[Room, str]:
+        """A new room and its token (shown once, to the presenter)."""
+        self.expire()
+        if len(self.rooms) >= self.max_rooms:
+            raise RoomError(
+                f"room limit reached: this server hosts at most {self.max_rooms} rooms "
+                "(DESCENT_MAX_ROOMS); end a presentation or wait for idle rooms to expire",
+                "too_many_rooms",
+            )
+        while True:
+            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+            if code not in self.rooms:
+                break
+        token = secrets.token_urlsafe(24)
+        room = Room(code=code, token_hash=_hash(token))
+        self.rooms[code] = room
+        log.info("room %s created (%d rooms)", code, len(self.rooms))
+        return room, token
+
+    def get(self, code: str) -> Room:
+        self.expire()
+        room = self.rooms.get(normalise_code(code))
+        if room is None:
+            raise RoomError(f"no room {code!r}: it ended or expired", "unknown_room")
+        return room
+
+    def authenticate(self, code: str, token: str) -> Room:
+        room = self.get(code)
+        if not room.check(token):
+            raise RoomError("wrong token for this room", "bad_token")
+        return room
+
+    def admit(self, room: Room) -> None:
+        if len(room.viewers) >= self.max_viewers:
+            raise RoomError(
+                f"room {room.code} is full: at most {self.max_viewers} viewers "
+                "(DESCENT_MAX_VIEWERS_PER_ROOM)",
+                "room_full",
+            )
+
+    def end(self, code: str, reason: str = "the presenter ended the presentation") -> None:
+        room = self.rooms.pop(code, None)
+        if room is not None:
+            room.close(reason)
+            log.info("room %s ended: %s", code, reason)
+
+    def expire(self) -> None:
+        """Close rooms idle for longer than the idle timeout."""
+        now = time.monotonic()
+        for code, room in list(self.rooms.items()):
+            idle = now - room.last_active
+            if idle > self.idle_seconds and room.presenters == 0:
+                self.end(code, f"idle for {int(idle)} s")
+
+
+def normalise_code(code: str) -> str:
+    """Room codes are case-insensitive for people typing them."""
+    return code.strip().upper()

@@ -1,0 +1,95 @@
+"""Presenter rooms: create one, watch one (`/room/CODE`, read-only over `/ws/room/CODE`)."""
+
+from __future__ import annotations
+
+import anyio
+from fastapi import APIRouter, HTTPException, Request, WebSocket
+from fastapi.responses import HTMLResponse
+from starlette.websockets import WebSocketDisconnect
+
+from app.rooms import RoomError, Viewer, normalise_code
+from app.routes.vendor import PLOTLY_URL, PLOTLY_VERSION
+
+router = APIRouter()
+
+CLOSE_REASON_BYTES = 120  # a WebSocket close reason holds at most 123 bytes
+
+
+def _reason(text: str) -> str:
+    return text.encode()[:CLOSE_REASON_BYTES].decode("utf-8", "ignore")
+
+
+@router.post("/api/rooms", status_code=201)
+def create_room(request: Request) -> dict[str, str]:
+    """A new room: its code, the presenter's token (send it over the socket, never in a URL)."""
+    hub = request.app.state.rooms
+    try:
+        room, token = hub.create()
+    except RoomError as exc:
+        raise HTTPException(status_code=429, detail=str(exc)) from None
+    base = _base_url(request)
+    return {"code": room.code, "token": token, "viewer_url": f"{base}/room/{room.code}"}
+
+
+def _base_url(request: Request) -> str:
+    try:
+        from app.share import reachable_base_url
+    except ImportError:  # pragma: no cover - before the share module exists
+        return str(request.base_url).rstrip("/")
+    return reachable_base_url(request, request.app.state.settings).rstrip("/")
+
+
+@router.get("/room/{code}", response_class=HTMLResponse, include_in_schema=False)
+def room_page(request: Request, code: str) -> HTMLResponse:
+    """The same page, read-only: it watches the room's presenter live."""
+    return request.app.state.templates.TemplateResponse(
+        request,
+        "index.html",
+        {"plotly_src": f"{PLOTLY_URL}?v={PLOTLY_VERSION}", "room_code": normalise_code(code)},
+    )
+
+
+@router.websocket("/ws/room/{code}")
+async def room_socket(websocket: WebSocket, code: str) -> None:
+    """A viewer: the run so far, then live messages; anything it sends gets an error."""
+    hub = websocket.app.state.rooms
+    await websocket.accept()
+    try:
+        room = hub.get(code)
+        hub.admit(room)
+    except RoomError as exc:
+        await websocket.close(code=4404 if exc.code == "unknown_room" else 4429,
+                              reason=_reason(str(exc)))
+        return
+    viewer = Viewer()
+    room.join(viewer)
+
+    async def sender(scope: anyio.CancelScope) -> None:
+        try:
+            while (text := await viewer.next()) is not None:
+                await websocket.send_text(text)
+            await websocket.close(code=4000, reason=_reason(viewer.closed_reason or "closed"))
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass
+        finally:
+            scope.cancel()
+
+    async def receiver(scope: anyio.CancelScope) -> None:
+        try:
+            while True:
+                raw = await websocket.receive()
+                if raw["type"] == "websocket.disconnect":
+                    break
+                viewer.push('{"type":"error","message":"viewers watch read-only: only the '
+                            'presenter controls this run","field":"type","code":"read_only"}')
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass
+        finally:
+            scope.cancel()
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(sender, tg.cancel_scope)
+            tg.start_soon(receiver, tg.cancel_scope)
+    finally:
+        room.leave(viewer)

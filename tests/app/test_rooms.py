@@ -1,0 +1,210 @@
+"""Presenter rooms over real WebSockets: teacher, viewers, late joiners, slow viewers, tokens."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+
+import pytest
+from test_train_socket import Client, points_by_run, strict_loads
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+
+def create_room(base: str) -> dict:
+    req = urllib.request.Request(base + "/api/rooms", method="POST")
+    with urllib.request.urlopen(req, timeout=5) as r:
+        assert r.status == 201
+        return json.load(r)
+
+
+class Viewer:
+    def __init__(self, base: str, code: str) -> None:
+        url = base.replace("http", "ws", 1) + f"/ws/room/{code}"
+        self._connection = connect(url, max_size=2**24)
+        self.ws = self._connection.__enter__()
+
+    def recv(self, timeout: float = 20.0) -> dict:
+        return strict_loads(self.ws.recv(timeout=timeout))
+
+    def until(self, kind: str, timeout: float = 60.0) -> tuple[dict, list[dict]]:
+        seen = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = self.recv(timeout=deadline - time.monotonic())
+            if msg["type"] == kind:
+                return msg, seen
+            seen.append(msg)
+        raise AssertionError(f"no {kind!r} within {timeout} s")
+
+    def close(self) -> None:
+        self._connection.__exit__(None, None, None)
+
+
+def present(teacher: Client, room: dict) -> dict:
+    teacher.send({"type": "present", "room": room["code"], "token": room["token"]})
+    msg, _ = teacher.until("presenting")
+    return msg
+
+
+def test_room_codes_are_short_and_tokens_long(live_server):
+    room = create_room(live_server)
+    assert len(room["code"]) == 5 and room["code"].isalnum()
+    assert len(room["token"]) >= 32
+    assert room["viewer_url"].endswith("/room/" + room["code"])
+    assert room["token"] not in room["viewer_url"]
+
+
+def test_viewers_watch_the_teacher_live_and_read_only(live_server):
+    room = create_room(live_server)
+    early = Viewer(live_server, room["code"])  # connects before the teacher starts: waits
+    hello = early.recv()
+    assert hello["type"] == "room" and hello["live"] is False
+    teacher = Client(live_server)
+    presenting = present(teacher, room)
+    assert presenting["viewers"] == 1
+    teacher.send({"type": "start", "config": {"speed": 0, "epochs": 3}})
+    t_done, t_seen = teacher.until("done")
+    v_done, v_seen = early.until("done")
+    assert v_done["runs"] == t_done["runs"]
+    assert points_by_run(v_seen) == points_by_run(t_seen)  # every point, once, in order
+    assert [m["type"] for m in v_seen if m["type"] in ("started", "surface")] == [
+        "started", "surface"]
+    early.ws.send(json.dumps({"type": "start", "config": {}}))
+    err, _ = early.until("error")
+    assert err["code"] == "read_only"
+    teacher.close()
+    early.close()
+
+
+def test_late_joiner_gets_the_run_so_far_exactly_once(live_server):
+    room = create_room(live_server)
+    teacher = Client(live_server)
+    present(teacher, room)
+    teacher.send({"type": "start", "config": {"speed": 200, "epochs": 5}})
+    frames = 0
+    seen_by_teacher = []
+    while frames < 5:
+        msg = teacher.recv()
+        seen_by_teacher.append(msg)
+        frames += msg["type"] == "frame"
+    late = Viewer(live_server, room["code"])
+    v_done, v_seen = late.until("done")
+    t_done, t_rest = teacher.until("done")
+    assert points_by_run(v_seen) == points_by_run(seen_by_teacher + t_rest)
+    for name, pts in points_by_run(v_seen).items():
+        its = [p["iteration"] for p in pts]
+        assert its == list(range(1, len(its) + 1)), name
+    teacher.close()
+    late.close()
+
+
+def test_presenting_mid_run_sends_the_run_so_far(live_server):
+    room = create_room(live_server)
+    viewer = Viewer(live_server, room["code"])
+    viewer.recv()
+    teacher = Client(live_server)
+    teacher.send({"type": "start", "config": {"speed": 100, "epochs": 3}})
+    teacher.until("frame")
+    present(teacher, room)
+    v_done, v_seen = viewer.until("done")
+    for name, pts in points_by_run(v_seen).items():
+        assert [p["iteration"] for p in pts] == list(range(1, len(pts) + 1)), name
+    teacher.close()
+    viewer.close()
+
+
+def test_a_wrong_token_gets_an_error_not_a_room(live_server):
+    room = create_room(live_server)
+    teacher = Client(live_server)
+    teacher.send({"type": "present", "room": room["code"], "token": "x" * 32})
+    err = teacher.recv()
+    assert err["type"] == "error" and err["code"] == "bad_token"
+    teacher.send({"type": "present", "room": "ZZZZZ", "token": room["token"]})
+    err = teacher.recv()
+    assert err["code"] == "unknown_room"
+    teacher.close()
+
+
+def test_unknown_room_closes_the_viewer_with_a_reason(live_server):
+    v = Viewer(live_server, "NOPE9")
+    with pytest.raises(ConnectionClosed) as info:
+        v.recv()
+    assert info.value.rcvd.code == 4404
+    assert "no room" in info.value.rcvd.reason
+
+
+def test_a_viewer_that_never_reads_does_not_slow_the_teacher(live_server):
+    room = create_room(live_server)
+    stalled = Viewer(live_server, room["code"])  # never reads a thing
+    good = Viewer(live_server, room["code"])
+    teacher = Client(live_server)
+    present(teacher, room)
+    teacher.send({"type": "start", "config": {"speed": 0, "epochs": 40, "n_samples": 200}})
+    t_done, t_seen = teacher.until("done", timeout=120)
+    g_done, g_seen = good.until("done", timeout=120)
+    assert points_by_run(g_seen) == points_by_run(t_seen)
+    assert t_done["runs"]["SGD"]["iterations"] == 8000
+    teacher.close()
+    good.close()
+    stalled.close()
+
+
+def test_end_presentation_closes_the_room_for_viewers(live_server):
+    room = create_room(live_server)
+    viewer = Viewer(live_server, room["code"])
+    viewer.recv()
+    teacher = Client(live_server)
+    present(teacher, room)
+    teacher.send({"type": "end_presentation"})
+    ended, _ = teacher.until("presentation_ended")
+    closed, _ = viewer.until("room_closed")
+    assert "ended" in closed["reason"]
+    with pytest.raises(ConnectionClosed):
+        viewer.recv()
+    teacher.close()
+
+
+def test_teacher_gets_the_room_back_after_a_reload(live_server):
+    room = create_room(live_server)
+    first = Client(live_server)
+    present(first, room)
+    first.close()
+    viewer = Viewer(live_server, room["code"])
+    viewer.recv()
+    second = Client(live_server)
+    again = present(second, room)
+    assert again["room"] == room["code"]
+    second.send({"type": "start", "config": {"speed": 0, "epochs": 1, "n_samples": 20}})
+    viewer.until("done")
+    second.close()
+    viewer.close()
+
+
+def test_many_viewers_all_receive_every_point(live_server):
+    room = create_room(live_server)
+    viewers = [Viewer(live_server, room["code"]) for _ in range(20)]
+    for v in viewers:
+        v.recv()
+    teacher = Client(live_server)
+    present(teacher, room)
+    teacher.send({"type": "start", "config": {"speed": 0, "epochs": 2}})
+    t_done, t_seen = teacher.until("done")
+    expected = points_by_run(t_seen)
+    results = [None] * len(viewers)
+
+    def watch(i: int) -> None:
+        _, seen = viewers[i].until("done")
+        results[i] = points_by_run(seen)
+
+    threads = [threading.Thread(target=watch, args=(i,)) for i in range(len(viewers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert all(r == expected for r in results)
+    teacher.close()
+    for v in viewers:
+        v.close()
