@@ -107,7 +107,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             target=_open_when_up, args=(settings.host, settings.port, links[0]), daemon=True
         ).start()
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        # Compressing every frame once per socket costs more CPU than a room of viewers can
+        # afford on a teacher's laptop (benchmarks/rooms.py); loopback and LAN don't need it.
+        ws_per_message_deflate=False,
     )
     return 0
 

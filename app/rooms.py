@@ -30,6 +30,7 @@ MAX_RESYNCS = 3  # resyncs within RESYNC_WINDOW before a viewer is closed
 RESYNC_WINDOW = 60.0
 SNAPSHOT_FRAME_POINTS = 5000  # points per frame in a late joiner's snapshot
 MAX_HISTORY_POINTS = 200_000  # per room; older points are thinned beyond it
+FLUSH_EVERY = 0.066  # seconds: viewers get the presenter's frames merged, ~15 per second
 BROADCAST = frozenset({"started", "surface", "frame", "detail", "state", "done"})
 
 
@@ -91,6 +92,10 @@ class Room:
     thinned: bool = False
     on_viewers: list[Any] = field(default_factory=list)  # callbacks: the presenter's counters
     _snapshot: list[str] | None = None
+    _pending: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    _pending_t: float | None = None
+    _pending_generation: Any = None
+    _flush_handle: asyncio.TimerHandle | None = None
 
     def check(self, token: str) -> bool:
         """Does `token` open this room? (constant-time comparison of hashes)"""
@@ -101,13 +106,44 @@ class Room:
 
     # -- the presenter's side ----------------------------------------------------------------
     def publish(self, message: dict[str, Any], text: str) -> None:
-        """Record `message` for late joiners and queue its text for every viewer."""
+        """Record `message` for late joiners and queue its text for every viewer.
+
+        Frames are merged for ~FLUSH_EVERY seconds and sent as one (encoded once for all
+        viewers); any other message first flushes them, so the order never changes.
+        """
         kind = message.get("type")
         if kind not in BROADCAST:
             return
         self.touch()
+        if kind == "frame":
+            if self._pending_t is None:
+                self._pending_t, self._pending_generation = message["t"], message["generation"]
+                loop = asyncio.get_running_loop()
+                self._flush_handle = loop.call_later(FLUSH_EVERY, self.flush)
+            for name, pts in message["runs"].items():
+                self._pending.setdefault(name, []).extend(pts)
+            return
+        self.flush()
         self._record(kind, message, text)
+        self._fan_out(text)
+
+    def flush(self) -> None:
+        """Send the merged pending frames (points enter the history only now: exactly once)."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        if self._pending_t is None:
+            return
+        runs, t = self._pending, self._pending_t
+        self._pending, self._pending_t = {}, None
+        for name, pts in runs.items():
+            self.points.setdefault(name, []).extend(pts)
+        self._thin()
         self._snapshot = None
+        frame = {"type": "frame", "generation": self._pending_generation, "t": t, "runs": runs}
+        self._fan_out(_encode(frame))
+
+    def _fan_out(self, text: str) -> None:
         for viewer in list(self.viewers):
             if len(viewer.queue) >= MAX_BACKLOG:
                 self.resync(viewer)
@@ -115,15 +151,12 @@ class Room:
                 viewer.push(text)
 
     def _record(self, kind: str, message: dict[str, Any], text: str) -> None:
+        self._snapshot = None
         if kind == "started":
             self.started, self.surface, self.done = message, None, None
             self.points, self.details, self.thinned = {}, {}, False
         elif kind == "surface":
             self.surface = message
-        elif kind == "frame":
-            for name, pts in message["runs"].items():
-                self.points.setdefault(name, []).extend(pts)
-            self._thin()
         elif kind == "detail":
             self.details[message.get("run", "")] = text
         elif kind == "state":
@@ -218,6 +251,7 @@ class Room:
             callback(len(self.viewers))
 
     def close(self, reason: str) -> None:
+        self.flush()
         for viewer in list(self.viewers):
             viewer.push(_encode({"type": "room_closed", "reason": reason}))
             viewer.close(reason)

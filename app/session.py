@@ -103,7 +103,9 @@ class Session:
     # -- plumbing --------------------------------------------------------------------------
     async def send(self, message: dict[str, Any]) -> None:
         text = encode(message)
-        if self.room is not None:
+        if self.room is not None and (
+            message["type"] != "detail" or message.get("run") == self.inspected
+        ):
             self.room.publish(message, text)  # never waits: each viewer has its own queue
         async with self.send_lock:
             await self.ws.send_text(text)

@@ -28,6 +28,8 @@ from pathlib import Path
 import websockets
 
 REPO = Path(__file__).resolve().parents[1]
+# As the CLI and the Docker image run it (no per-message compression); override to compare.
+EXTRA_ARGS: list[str] = os.environ.get("UVICORN_ARGS", "--ws-per-message-deflate false").split()
 
 
 def free_port() -> int:
@@ -40,7 +42,7 @@ def start_server() -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port),
-         "--log-level", "warning"],
+         "--log-level", "warning", *EXTRA_ARGS],
         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     base = f"http://127.0.0.1:{port}"
