@@ -21,6 +21,7 @@ import anyio
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from app.connections import FORBIDDEN, TRY_AGAIN_LATER, client_address, origin_refusal
 from app.race import Race
 from app.rooms import Room, RoomError
 from app.schemas import MESSAGES, TrainConfig, first_error
@@ -366,11 +367,23 @@ def _pair(message: dict[str, Any]) -> tuple[dict[str, Any], str]:
 
 
 async def serve_session(websocket: WebSocket) -> None:
-    """Accept and serve one training socket."""
+    """Accept and serve one training socket (refused with a reason past the caps)."""
+    connections = websocket.app.state.connections
     await websocket.accept()
+    refusal = origin_refusal(websocket, websocket.app.state.settings)
+    if refusal:
+        await websocket.close(code=FORBIDDEN, reason=refusal)
+        return
+    refusal = connections.admit_session(websocket)
+    if refusal:
+        await websocket.close(code=TRY_AGAIN_LATER, reason=refusal)
+        return
+    address = client_address(websocket)
+    log.info("session start from %s (%d open)", address, len(connections.sessions))
     session = Session(websocket)
     try:
         await session.serve()
     finally:
-        log.debug("session ended after %s points", session.iterations_sent)
+        connections.release(websocket)
+        log.info("session end from %s after %d points", address, session.iterations_sent)
 

@@ -60,6 +60,8 @@ class Settings:
     room_idle_seconds: float = 1800.0
     max_rooms: int = 50
     max_viewers_per_room: int = 500
+    # Use X-Forwarded-* headers (client address, host) only behind a proxy you run.
+    trust_proxy_headers: bool = False
     redis_url: str | None = None
 
     def __post_init__(self) -> None:
@@ -69,6 +71,8 @@ class Settings:
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
                 raise _bad(field, f"an integer in [{lo}, {hi}]", value)
+        if not isinstance(self.trust_proxy_headers, bool):
+            raise _bad("trust_proxy_headers", "true or false", self.trust_proxy_headers)
         if self.log_level not in LOG_LEVELS:
             raise _bad("log_level", f"one of {', '.join(LOG_LEVELS)}", self.log_level)
         if not isinstance(self.allowed_origins, tuple):
@@ -111,6 +115,11 @@ def _parse(field: str, raw: str) -> object:
             raise _bad(field, "a number of seconds > 0", raw) from None
     if field == "log_level":
         return raw.lower()
+    if field == "trust_proxy_headers":
+        flags = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+        if raw.lower() not in flags:
+            raise _bad(field, "true or false", raw)
+        return flags[raw.lower()]
     if field == "allowed_origins":
         return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
     return raw

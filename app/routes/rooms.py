@@ -7,6 +7,7 @@ from fastapi import APIRouter, HTTPException, Request, WebSocket
 from fastapi.responses import HTMLResponse
 from starlette.websockets import WebSocketDisconnect
 
+from app.connections import FORBIDDEN, origin_refusal
 from app.rooms import RoomError, Viewer, normalise_code
 from app.routes.vendor import PLOTLY_URL, PLOTLY_VERSION
 
@@ -53,7 +54,12 @@ def room_page(request: Request, code: str) -> HTMLResponse:
 async def room_socket(websocket: WebSocket, code: str) -> None:
     """A viewer: the run so far, then live messages; anything it sends gets an error."""
     hub = websocket.app.state.rooms
+    connections = websocket.app.state.connections
     await websocket.accept()
+    refusal = origin_refusal(websocket, websocket.app.state.settings)
+    if refusal:
+        await websocket.close(code=FORBIDDEN, reason=_reason(refusal))
+        return
     try:
         room = hub.get(code)
         hub.admit(room)
@@ -63,6 +69,7 @@ async def room_socket(websocket: WebSocket, code: str) -> None:
         return
     viewer = Viewer()
     room.join(viewer)
+    connections.add(websocket)
 
     async def sender(scope: anyio.CancelScope) -> None:
         try:
@@ -93,3 +100,4 @@ async def room_socket(websocket: WebSocket, code: str) -> None:
             tg.start_soon(receiver, tg.cancel_scope)
     finally:
         room.leave(viewer)
+        connections.release(websocket)
