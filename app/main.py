@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from app.connections import Connections
 from app.paths import STATIC_DIR, TEMPLATES_DIR
 from app.rooms import RoomHub
-from app.routes import api, pages, rooms, train, vendor
+from app.routes import api, classroom, pages, rooms, train, vendor
+from app.security import SecurityHeaders
 from app.settings import Settings
+
+log = logging.getLogger("descent")
+
+SHUTDOWN_REASON = "the server is shutting down"
+ROOM_EXPIRY_EVERY = 30.0  # seconds between checks for idle rooms
 
 
 class _StaticFiles(StaticFiles):
@@ -23,17 +37,63 @@ class _StaticFiles(StaticFiles):
         return response
 
 
+def configure_logging(level: str) -> None:
+    """Our loggers ("descent.*") print one line per event at the settings' level."""
+    logger = logging.getLogger("descent")
+    logger.setLevel("DEBUG" if level == "trace" else level.upper())
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Expire idle rooms; on SIGTERM, close every socket with a reason, then let uvicorn stop."""
+    configure_logging(app.state.settings.log_level)
+    loop = asyncio.get_running_loop()
+    previous = signal.getsignal(signal.SIGTERM)
+
+    async def graceful(signum: int) -> None:
+        await app.state.connections.close_all(SHUTDOWN_REASON)
+        if callable(previous):
+            previous(signum, None)  # uvicorn's own handler: stop serving and exit
+        else:
+            signal.raise_signal(signum)
+
+    def on_sigterm(signum: int, _frame: object) -> None:
+        loop.call_soon_threadsafe(lambda: loop.create_task(graceful(signum)))
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_sigterm)
+
+    async def expire_rooms() -> None:
+        while True:
+            await asyncio.sleep(ROOM_EXPIRY_EVERY)
+            app.state.rooms.expire()
+
+    expiry = asyncio.create_task(expire_rooms())
+    try:
+        yield
+    finally:
+        expiry.cancel()
+        await app.state.connections.close_all(SHUTDOWN_REASON)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings if settings is not None else Settings.from_env()
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN.
-    app = FastAPI(title="Descent Playground", docs_url=None, redoc_url=None)
+    app = FastAPI(title="Descent Playground", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
+    app.state.connections = Connections(settings.max_sessions, settings.max_sessions_per_client)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     app.state.rooms = RoomHub(
         settings.max_rooms, settings.max_viewers_per_room, settings.room_idle_seconds
     )
 
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(SecurityHeaders)
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -44,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(classroom.router)  # share links, QR codes, exports
     app.include_router(train.router)  # POST /api/runs and the /ws/train WebSocket
     app.include_router(rooms.router)  # presenter rooms and their viewers
     app.include_router(vendor.router)  # before the /static mount, which would shadow it

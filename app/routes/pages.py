@@ -1,15 +1,35 @@
 """HTML pages, rendered from templates/."""
 
+from collections.abc import Iterable
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app.routes.vendor import PLOTLY_URL, PLOTLY_VERSION
+from app.share import page_options, preferred_language, query_to_config
 
 router = APIRouter()
 
 
+def link_context(pairs: Iterable[tuple[str, str]], accept_language: str | None) -> dict[str, Any]:
+    """What the page needs from its link: the config to load, notices, autoplay and language."""
+    pairs = list(pairs)
+    config, notices = query_to_config(pairs)
+    options = page_options(pairs)
+    return {
+        "initial_config": config.model_dump(mode="json"),
+        "notices": [notice.as_dict() for notice in notices],
+        "autoplay": options.autoplay,
+        "lang": options.lang or preferred_language(accept_language),
+    }
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def index(request: Request) -> HTMLResponse:
-    return request.app.state.templates.TemplateResponse(
-        request, "index.html", {"plotly_src": f"{PLOTLY_URL}?v={PLOTLY_VERSION}"}
+    """The playground, set up from the link's query (a bad link still renders, with notices)."""
+    context = link_context(
+        request.query_params.multi_items(), request.headers.get("accept-language")
     )
+    context["plotly_src"] = f"{PLOTLY_URL}?v={PLOTLY_VERSION}"
+    return request.app.state.templates.TemplateResponse(request, "index.html", context)
