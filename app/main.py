@@ -48,6 +48,16 @@ def configure_logging(level: str) -> None:
         logger.propagate = False
 
 
+def make_room_hub(settings: Settings) -> RoomHub:
+    """Rooms in this process by default; shared between processes over Redis with REDIS_URL."""
+    limits = (settings.max_rooms, settings.max_viewers_per_room, settings.room_idle_seconds)
+    if settings.redis_url:
+        from app.rooms_redis import RedisRoomHub
+
+        return RedisRoomHub(settings.redis_url, *limits)
+    return RoomHub(*limits)
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Expire idle rooms; on SIGTERM, close every socket with a reason, then let uvicorn stop."""
@@ -71,7 +81,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async def expire_rooms() -> None:
         while True:
             await asyncio.sleep(ROOM_EXPIRY_EVERY)
-            app.state.rooms.expire()
+            await app.state.rooms.expire()
 
     expiry = asyncio.create_task(expire_rooms())
     try:
@@ -79,6 +89,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         expiry.cancel()
         await app.state.connections.close_all(SHUTDOWN_REASON)
+        await app.state.rooms.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -88,9 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.connections = Connections(settings.max_sessions, settings.max_sessions_per_client)
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
-    app.state.rooms = RoomHub(
-        settings.max_rooms, settings.max_viewers_per_room, settings.room_idle_seconds
-    )
+    app.state.rooms = make_room_hub(settings)
 
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(SecurityHeaders)

@@ -91,11 +91,17 @@ class Room:
     done: str | None = None
     thinned: bool = False
     on_viewers: list[Any] = field(default_factory=list)  # callbacks: the presenter's counters
+    sinks: list[Any] = field(default_factory=list)  # callbacks (message, text): e.g. to Redis
+    remote_viewers: int = 0  # viewers of this room in other processes (Redis mode)
     _snapshot: list[str] | None = None
     _pending: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _pending_t: float | None = None
     _pending_generation: Any = None
     _flush_handle: asyncio.TimerHandle | None = None
+
+    @property
+    def viewer_count(self) -> int:
+        return len(self.viewers) + self.remote_viewers
 
     def check(self, token: str) -> bool:
         """Does `token` open this room? (constant-time comparison of hashes)"""
@@ -124,8 +130,7 @@ class Room:
                 self._pending.setdefault(name, []).extend(pts)
             return
         self.flush()
-        self._record(kind, message, text)
-        self._fan_out(text)
+        self._emit(message, text)
 
     def flush(self) -> None:
         """Send the merged pending frames (points enter the history only now: exactly once)."""
@@ -136,12 +141,21 @@ class Room:
             return
         runs, t = self._pending, self._pending_t
         self._pending, self._pending_t = {}, None
-        for name, pts in runs.items():
-            self.points.setdefault(name, []).extend(pts)
-        self._thin()
-        self._snapshot = None
         frame = {"type": "frame", "generation": self._pending_generation, "t": t, "runs": runs}
-        self._fan_out(_encode(frame))
+        self._emit(frame, _encode(frame))
+
+    def _emit(self, message: dict[str, Any], text: str, sinks: bool = True) -> None:
+        """Record a message for late joiners, queue it for the viewers, pass it to the sinks."""
+        self._record(message["type"], message, text)
+        self._fan_out(text)
+        if sinks:
+            for sink in self.sinks:
+                sink(message, text)
+
+    def deliver(self, message: dict[str, Any], text: str) -> None:
+        """A message that another process's presenter published (already merged): pass it on."""
+        self.touch()
+        self._emit(message, text, sinks=False)
 
     def _fan_out(self, text: str) -> None:
         for viewer in list(self.viewers):
@@ -157,6 +171,10 @@ class Room:
             self.points, self.details, self.thinned = {}, {}, False
         elif kind == "surface":
             self.surface = message
+        elif kind == "frame":
+            for name, pts in message["runs"].items():
+                self.points.setdefault(name, []).extend(pts)
+            self._thin()
         elif kind == "detail":
             self.details[message.get("run", "")] = text
         elif kind == "state":
@@ -212,7 +230,7 @@ class Room:
         return _encode(message)
 
     def welcome(self) -> str:
-        return _encode({"type": "room", "code": self.code, "viewers": len(self.viewers),
+        return _encode({"type": "room", "code": self.code, "viewers": self.viewer_count,
                         "live": self.presenters > 0, "thinned": self.thinned})
 
     def join(self, viewer: Viewer) -> None:
@@ -248,7 +266,7 @@ class Room:
 
     def _viewers_changed(self) -> None:
         for callback in list(self.on_viewers):
-            callback(len(self.viewers))
+            callback(self.viewer_count)
 
     def close(self, reason: str) -> None:
         self.flush()
@@ -263,65 +281,96 @@ def _encode(message: dict[str, Any]) -> str:
 
 
 class RoomHub:
-    """Every room of this process: create, find, authenticate, expire."""
+    """Every room of this process (the embedded default): create, present, join, expire.
+
+    The methods are coroutines so that `RedisRoomHub`, which shares rooms between processes,
+    is a drop-in replacement.
+    """
 
     def __init__(self, max_rooms: int, max_viewers: int, idle_seconds: float) -> None:
         self.rooms: dict[str, Room] = {}
         self.max_rooms, self.max_viewers, self.idle_seconds = max_rooms, max_viewers, idle_seconds
 
-    def create(self) -> tuple[Room, str]:
-        """A new room and its token (shown once, to the presenter)."""
-        self.expire()
-        if len(self.rooms) >= self.max_rooms:
-            raise RoomError(
-                f"room limit reached: this server hosts at most {self.max_rooms} rooms "
-                "(DESCENT_MAX_ROOMS); end a presentation or wait for idle rooms to expire",
-                "too_many_rooms",
-            )
-        while True:
-            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-            if code not in self.rooms:
-                break
-        token = secrets.token_urlsafe(24)
-        room = Room(code=code, token_hash=_hash(token))
-        self.rooms[code] = room
-        log.info("room %s created (%d rooms)", code, len(self.rooms))
-        return room, token
+    def _too_many(self) -> RoomError:
+        return RoomError(
+            f"room limit reached: this server hosts at most {self.max_rooms} rooms "
+            "(DESCENT_MAX_ROOMS); end a presentation or wait for idle rooms to expire",
+            "too_many_rooms",
+        )
 
-    def get(self, code: str) -> Room:
-        self.expire()
+    def _full(self, code: str) -> RoomError:
+        return RoomError(
+            f"room {code} is full: at most {self.max_viewers} viewers "
+            "(DESCENT_MAX_VIEWERS_PER_ROOM)",
+            "room_full",
+        )
+
+    async def create(self) -> tuple[str, str]:
+        """A new room's code and its token (shown once, to the presenter)."""
+        await self.expire()
+        if len(self.rooms) >= self.max_rooms:
+            raise self._too_many()
+        code = new_code(self.rooms)
+        token = secrets.token_urlsafe(24)
+        self.rooms[code] = Room(code=code, token_hash=_hash(token))
+        log.info("room %s created (%d rooms)", code, len(self.rooms))
+        return code, token
+
+    def _get(self, code: str) -> Room:
         room = self.rooms.get(normalise_code(code))
         if room is None:
             raise RoomError(f"no room {code!r}: it ended or expired", "unknown_room")
         return room
 
-    def authenticate(self, code: str, token: str) -> Room:
-        room = self.get(code)
+    async def present(self, code: str, token: str) -> Room:
+        """The room, for a presenter who holds its token."""
+        await self.expire()
+        room = self._get(code)
         if not room.check(token):
             raise RoomError("wrong token for this room", "bad_token")
+        room.presenters += 1
+        room.touch()
         return room
 
-    def admit(self, room: Room) -> None:
-        if len(room.viewers) >= self.max_viewers:
-            raise RoomError(
-                f"room {room.code} is full: at most {self.max_viewers} viewers "
-                "(DESCENT_MAX_VIEWERS_PER_ROOM)",
-                "room_full",
-            )
+    def unpresent(self, room: Room) -> None:
+        room.presenters -= 1
 
-    def end(self, code: str, reason: str = "the presenter ended the presentation") -> None:
+    async def join(self, code: str, viewer: Viewer) -> Room:
+        """Add a viewer to a room (refused with a reason when it does not exist or is full)."""
+        await self.expire()
+        room = self._get(code)
+        if len(room.viewers) >= self.max_viewers:
+            raise self._full(room.code)
+        room.join(viewer)
+        return room
+
+    async def leave(self, room: Room, viewer: Viewer) -> None:
+        room.leave(viewer)
+
+    async def end(self, code: str, reason: str = "the presenter ended the presentation") -> None:
         room = self.rooms.pop(code, None)
         if room is not None:
             room.close(reason)
             log.info("room %s ended: %s", code, reason)
 
-    def expire(self) -> None:
+    async def expire(self) -> None:
         """Close rooms idle for longer than the idle timeout."""
         now = time.monotonic()
         for code, room in list(self.rooms.items()):
             idle = now - room.last_active
             if idle > self.idle_seconds and room.presenters == 0:
-                self.end(code, f"idle for {int(idle)} s")
+                await self.end(code, f"idle for {int(idle)} s")
+
+    async def close(self) -> None:
+        """Nothing to release in-process."""
+
+
+def new_code(taken: Any) -> str:
+    """A fresh room code: short, unambiguous letters and digits."""
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if code not in taken:
+            return code
 
 
 def normalise_code(code: str) -> str:

@@ -182,16 +182,14 @@ class Session:
     # -- presenting to a room ------------------------------------------------------------------
     async def present(self, code: str, token: str) -> None:
         """Broadcast this session to a room from now on (the token proves it is ours)."""
+        self.leave_room()
         try:
-            room = self.ws.app.state.rooms.authenticate(code, token)
+            room = await self.ws.app.state.rooms.present(code, token)
         except RoomError as exc:
             raise ClientError(str(exc), exc.code, "room") from None
-        if room is not self.room:
-            self.leave_room()
-            self.room = room
-            room.presenters += 1
-            room.on_viewers.append(self.count_viewers)
-        await self.send({"type": "presenting", "room": room.code, "viewers": len(room.viewers)})
+        self.room = room
+        room.on_viewers.append(self.count_viewers)
+        await self.send({"type": "presenting", "room": room.code, "viewers": room.viewer_count})
         race = self.race
         if race is not None:  # mid-run: give the room the run so far
             room.publish(*_pair(race.started_message()))
@@ -212,13 +210,13 @@ class Session:
         if room is None:
             raise ClientError("this session is not presenting", "not_presenting", "type")
         self.leave_room()
-        self.ws.app.state.rooms.end(room.code)
+        await self.ws.app.state.rooms.end(room.code)
         await self.send({"type": "presentation_ended", "room": room.code})
 
     def leave_room(self) -> None:
         room, self.room = self.room, None
         if room is not None:
-            room.presenters -= 1
+            self.ws.app.state.rooms.unpresent(room)
             if self.count_viewers in room.on_viewers:
                 room.on_viewers.remove(self.count_viewers)
 
@@ -257,7 +255,7 @@ class Session:
                 self.viewers_changed = False
                 if self.room is not None:
                     await self.send({"type": "presenting", "room": self.room.code,
-                                     "viewers": len(self.room.viewers)})
+                                     "viewers": self.room.viewer_count})
             race = self.race
             if race is not None and self.stop_requested:
                 self.stop_requested = False

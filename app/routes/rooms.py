@@ -21,15 +21,16 @@ def _reason(text: str) -> str:
 
 
 @router.post("/api/rooms", status_code=201)
-def create_room(request: Request) -> dict[str, str]:
+async def create_room(request: Request) -> dict[str, str]:
     """A new room: its code, the presenter's token (send it over the socket, never in a URL)."""
     hub = request.app.state.rooms
     try:
-        room, token = hub.create()
+        code, token = await hub.create()
     except RoomError as exc:
-        raise HTTPException(status_code=429, detail=str(exc)) from None
+        raise HTTPException(status_code=429 if exc.code == "too_many_rooms" else 503,
+                            detail=str(exc)) from None
     base = _base_url(request)
-    return {"code": room.code, "token": token, "viewer_url": f"{base}/room/{room.code}"}
+    return {"code": code, "token": token, "viewer_url": f"{base}/room/{code}"}
 
 
 def _base_url(request: Request) -> str:
@@ -60,15 +61,13 @@ async def room_socket(websocket: WebSocket, code: str) -> None:
     if refusal:
         await websocket.close(code=FORBIDDEN, reason=_reason(refusal))
         return
-    try:
-        room = hub.get(code)
-        hub.admit(room)
-    except RoomError as exc:
-        await websocket.close(code=4404 if exc.code == "unknown_room" else 4429,
-                              reason=_reason(str(exc)))
-        return
     viewer = Viewer()
-    room.join(viewer)
+    try:
+        room = await hub.join(code, viewer)
+    except RoomError as exc:
+        close_code = {"unknown_room": 4404, "room_full": 4429}.get(exc.code, 1011)
+        await websocket.close(code=close_code, reason=_reason(str(exc)))
+        return
     connections.add(websocket)
 
     async def sender(scope: anyio.CancelScope) -> None:
@@ -99,5 +98,6 @@ async def room_socket(websocket: WebSocket, code: str) -> None:
             tg.start_soon(sender, tg.cancel_scope)
             tg.start_soon(receiver, tg.cancel_scope)
     finally:
-        room.leave(viewer)
         connections.release(websocket)
+        with anyio.CancelScope(shield=True):
+            await hub.leave(room, viewer)

@@ -1,0 +1,291 @@
+"""Presenter rooms shared between processes over Redis (set REDIS_URL).
+
+Sessions belong to one connection, so any worker serves them; rooms are shared state. The
+presenter's worker publishes each (merged) message with a sequence number: it is appended to
+the room's history list and sent on the room's channel. Every worker that has the presenter or
+viewers of a room keeps a local `Room` mirror: it subscribes to the channel first, then loads
+the history, then applies only live messages with a higher sequence number, so a late joiner
+on any worker gets every point exactly once, in order. The room's existence, its token's hash,
+viewer counts and history are Redis keys that expire after the idle timeout.
+
+If Redis goes away, viewers get a close frame saying so; the presenter's own session keeps
+running (publishing never blocks it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from app.rooms import Room, RoomError, RoomHub, Viewer, new_code, normalise_code
+
+log = logging.getLogger("descent.rooms")
+
+PREFIX = "dp:room:"
+ROOMS = "dp:rooms"  # sorted set: code -> last activity (unix time)
+MAX_HISTORY = 50_000  # messages kept for late joiners (frames are merged ~15 per second)
+GONE = "the room service (Redis) is unavailable; reconnecting will not help until it is back"
+
+
+def _keys(code: str) -> dict[str, str]:
+    base = PREFIX + code
+    return {"room": base, "history": base + ":history", "seq": base + ":seq",
+            "details": base + ":details", "state": base + ":state",
+            "viewers": base + ":viewers", "channel": base + ":live"}
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class RedisRoomHub(RoomHub):
+    """Rooms in Redis, with a local mirror per room on each worker that serves it."""
+
+    def __init__(self, url: str, max_rooms: int, max_viewers: int, idle_seconds: float) -> None:
+        super().__init__(max_rooms, max_viewers, idle_seconds)
+        self.redis = aioredis.from_url(url, decode_responses=True, socket_timeout=5,
+                                       socket_connect_timeout=5)
+        self.worker = secrets.token_hex(4)
+        self.listeners: dict[str, asyncio.Task] = {}
+        self.outboxes: dict[str, asyncio.Queue] = {}
+        self.publishers: dict[str, asyncio.Task] = {}
+        self.ttl = max(1, int(idle_seconds))
+
+    async def _call(self, coro: Any) -> Any:
+        try:
+            return await coro
+        except (RedisError, OSError) as exc:
+            log.warning("redis unavailable: %s", exc)
+            raise RoomError(GONE, "rooms_unavailable") from None
+
+    # -- creating and finding rooms ------------------------------------------------------------
+    async def create(self) -> tuple[str, str]:
+        await self.expire()
+        if await self._call(self.redis.zcard(ROOMS)) >= self.max_rooms:
+            raise self._too_many()
+        token = secrets.token_urlsafe(24)
+        while True:
+            code = new_code(())
+            keys = _keys(code)
+            created = await self._call(self.redis.hsetnx(keys["room"], "token", _token_hash(token)))
+            if created:
+                break
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.expire(keys["room"], self.ttl)
+            pipe.zadd(ROOMS, {code: time.time()})
+            await self._call(pipe.execute())
+        log.info("room %s created", code)
+        return code, token
+
+    async def _stored_hash(self, code: str) -> str:
+        stored = await self._call(self.redis.hget(_keys(code)["room"], "token"))
+        if stored is None:
+            raise RoomError(f"no room {code!r}: it ended or expired", "unknown_room")
+        return stored
+
+    async def present(self, code: str, token: str) -> Room:
+        code = normalise_code(code)
+        stored = await self._stored_hash(code)
+        if not hmac.compare_digest(stored, _token_hash(token)):
+            raise RoomError("wrong token for this room", "bad_token")
+        room = await self._attach(code, stored)
+        room.presenters += 1
+        if not room.sinks:
+            room.sinks.append(self._outbox(code))
+        room.remote_viewers = max(0, await self._total_viewers(code) - len(room.viewers))
+        room.touch()
+        return room
+
+    def unpresent(self, room: Room) -> None:
+        room.presenters -= 1
+        self._maybe_detach(room)
+
+    async def join(self, code: str, viewer: Viewer) -> Room:
+        code = normalise_code(code)
+        stored = await self._stored_hash(code)
+        if await self._total_viewers(code) >= self.max_viewers:
+            raise self._full(code)
+        room = await self._attach(code, stored)
+        room.join(viewer)
+        await self._count_viewers(room)
+        return room
+
+    async def leave(self, room: Room, viewer: Viewer) -> None:
+        room.leave(viewer)
+        with contextlib.suppress(RoomError):
+            await self._count_viewers(room)
+        self._maybe_detach(room)
+
+    async def _total_viewers(self, code: str) -> int:
+        counts = await self._call(self.redis.hvals(_keys(code)["viewers"]))
+        return sum(int(c) for c in counts)
+
+    async def _count_viewers(self, room: Room) -> None:
+        """Record this worker's viewers of `room` and tell the room's other workers."""
+        keys = _keys(room.code)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(keys["viewers"], self.worker, len(room.viewers))
+            pipe.expire(keys["viewers"], self.ttl)
+            pipe.publish(keys["channel"], f"{self.worker}|0|" + json.dumps({"type": "_viewers"}))
+            await self._call(pipe.execute())
+
+    async def end(self, code: str, reason: str = "the presenter ended the presentation") -> None:
+        keys = _keys(code)
+        closing = json.dumps({"type": "_closed", "reason": reason})
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.publish(keys["channel"], f"{self.worker}|0|{closing}")
+            pipe.delete(*[k for name, k in keys.items() if name != "channel"])
+            pipe.zrem(ROOMS, code)
+            with contextlib.suppress(RoomError):
+                await self._call(pipe.execute())
+        self._drop(code, reason)
+        log.info("room %s ended: %s", code, reason)
+
+    async def expire(self) -> None:
+        """Forget rooms whose keys expired in Redis (idle for longer than the timeout)."""
+        try:
+            codes = await self.redis.zrangebyscore(ROOMS, 0, time.time() - self.ttl)
+            for code in codes:
+                if not await self.redis.exists(_keys(code)["room"]):
+                    await self.redis.zrem(ROOMS, code)
+                    self._drop(code, "idle for too long")
+        except (RedisError, OSError) as exc:
+            log.warning("redis unavailable while expiring rooms: %s", exc)
+
+    async def close(self) -> None:
+        for task in [*self.listeners.values(), *self.publishers.values()]:
+            task.cancel()
+        with contextlib.suppress(RedisError, OSError):
+            await self.redis.aclose()
+
+    # -- local mirrors ---------------------------------------------------------------------------
+    async def _attach(self, code: str, stored_hash: str) -> Room:
+        """This worker's mirror of the room: subscribe, load the history, then follow live."""
+        room = self.rooms.get(code)
+        if room is not None:
+            return room
+        keys = _keys(code)
+        pubsub = self.redis.pubsub()
+        await self._call(pubsub.subscribe(keys["channel"]))
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.lrange(keys["history"], 0, -1)
+                pipe.hgetall(keys["details"])
+                pipe.get(keys["state"])
+                history, details, state = await self._call(pipe.execute())
+        except RoomError:
+            await pubsub.aclose()
+            raise
+        if code in self.rooms:  # another viewer attached it while we waited
+            await pubsub.aclose()
+            return self.rooms[code]
+        room = Room(code=code, token_hash=bytes.fromhex(stored_hash))
+        last = 0
+        for envelope in history:
+            _, seq, text = envelope.split("|", 2)
+            room.deliver(json.loads(text), text)
+            last = int(seq)
+        for text in details.values():
+            room.deliver(json.loads(text), text)
+        if state:
+            room.deliver(json.loads(state), state)
+        self.rooms[code] = room
+        self.listeners[code] = asyncio.create_task(self._listen(room, pubsub, last))
+        return room
+
+    async def _listen(self, room: Room, pubsub: Any, last: int) -> None:
+        """Apply the room's live messages to this worker's mirror, each exactly once."""
+        try:
+            async for item in pubsub.listen():
+                if item.get("type") != "message":
+                    continue
+                worker, seq_text, text = item["data"].split("|", 2)
+                message = json.loads(text)
+                kind = message.get("type")
+                if kind == "_viewers":
+                    total = await self._total_viewers(room.code)
+                    room.remote_viewers = max(0, total - len(room.viewers))
+                    room._viewers_changed()
+                    continue
+                if kind == "_closed":
+                    self._drop(room.code, message.get("reason", "the room ended"))
+                    return
+                seq = int(seq_text)
+                if seq and seq <= last:
+                    continue  # already in the history this mirror loaded
+                last = max(last, seq)
+                if worker != self.worker:  # our own presenter already delivered it here
+                    room.deliver(message, text)
+        except asyncio.CancelledError:
+            raise
+        except (RedisError, OSError, RoomError) as exc:
+            log.warning("room %s lost its Redis subscription: %s", room.code, exc)
+            self._drop(room.code, GONE)
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+
+    def _outbox(self, code: str) -> Any:
+        """The presenter's sink: queue messages for the room's publisher task."""
+        queue: asyncio.Queue = asyncio.Queue()
+        self.outboxes[code] = queue
+        self.publishers[code] = asyncio.create_task(self._publish(code, queue))
+
+        def sink(message: dict[str, Any], text: str) -> None:
+            queue.put_nowait((message["type"], message.get("run"), text))
+
+        return sink
+
+    async def _publish(self, code: str, queue: asyncio.Queue) -> None:
+        """Give each message a sequence number, record it in Redis and publish it, in order."""
+        keys = _keys(code)
+        while True:
+            kind, run, text = await queue.get()
+            try:
+                seq = await self.redis.incr(keys["seq"])
+                envelope = f"{self.worker}|{seq}|{text}"
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    if kind == "started":
+                        pipe.delete(keys["history"], keys["details"], keys["state"])
+                    if kind == "detail":
+                        pipe.hset(keys["details"], run or "", text)
+                    elif kind == "state":
+                        pipe.set(keys["state"], text)
+                    else:
+                        pipe.rpush(keys["history"], envelope)
+                        pipe.ltrim(keys["history"], 0, MAX_HISTORY - 1)
+                    for key in ("room", "history", "seq", "details", "state"):
+                        pipe.expire(keys[key], self.ttl)
+                    pipe.zadd(ROOMS, {code: time.time()})
+                    pipe.publish(keys["channel"], envelope)
+                    await pipe.execute()
+            except (RedisError, OSError) as exc:
+                # The presenter's session goes on; only the other workers' viewers lose the room.
+                log.warning("room %s: publishing to Redis failed: %s", code, exc)
+
+    def _maybe_detach(self, room: Room) -> None:
+        if room.presenters <= 0 and not room.viewers and room.code in self.rooms:
+            self._drop(room.code, None)
+
+    def _drop(self, code: str, reason: str | None) -> None:
+        """Forget the local mirror; close its viewers with `reason` (if any)."""
+        room = self.rooms.pop(code, None)
+        for table in (self.listeners, self.publishers):
+            task = table.pop(code, None)
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+        self.outboxes.pop(code, None)
+        if room is not None:
+            room.sinks.clear()
+            if reason:
+                room.close(reason)

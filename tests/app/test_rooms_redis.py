@@ -1,0 +1,123 @@
+"""Rooms across two server processes over a real Redis: teacher on A, viewers on B."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+
+import pytest
+from conftest import ARTIFACTS, free_port, start_live_server
+from test_rooms import Viewer, create_room, present
+from test_train_socket import Client, points_by_run
+from websockets.exceptions import ConnectionClosed
+
+REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+@pytest.fixture
+def redis_url():
+    """A real redis-server on a loopback port, no persistence; stopped after the test."""
+    if not shutil.which("redis-server"):
+        pytest.fail("redis-server is missing: install Debian's redis-server (.ci/run does)")
+    port = free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / f"redis-{port}.log", "wb")
+    proc = subprocess.Popen(
+        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 10
+    import socket
+
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    url = f"redis://127.0.0.1:{port}/0"
+    yield url, proc
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture
+def two_servers(redis_url):
+    url, proc = redis_url
+    env = {"REDIS_URL": url}
+    with start_live_server(env=env, name="worker-a") as a, start_live_server(env=env,
+                                                                            name="worker-b") as b:
+        yield a, b, proc
+
+
+def test_viewer_on_b_watches_teacher_on_a_every_point_in_order(two_servers):
+    a, b, _ = two_servers
+    room = create_room(a)
+    early = Viewer(b, room["code"])
+    assert early.recv()["type"] == "room"
+    teacher = Client(a)
+    presenting = present(teacher, room)
+    assert presenting["room"] == room["code"]
+    teacher.send({"type": "start", "config": {"speed": 300, "epochs": 4}})
+    frames = 0
+    t_seen = []
+    while frames < 4:
+        msg = teacher.recv()
+        t_seen.append(msg)
+        frames += msg["type"] == "frame"
+    late = Viewer(b, room["code"])  # joins mid-run on the other worker
+    t_done, rest = teacher.until("done")
+    t_seen += rest
+    expected = points_by_run(t_seen)
+    for viewer in (early, late):
+        v_done, v_seen = viewer.until("done")
+        assert v_done["runs"] == t_done["runs"]
+        got = points_by_run(v_seen)
+        assert got == expected  # every point exactly once, in order
+    teacher.close()
+    early.close()
+    late.close()
+
+
+def test_teacher_sees_viewers_on_the_other_worker(two_servers):
+    a, b, _ = two_servers
+    room = create_room(a)
+    teacher = Client(a)
+    present(teacher, room)
+    viewers = [Viewer(b, room["code"]) for _ in range(3)]
+    deadline = time.monotonic() + 20
+    count = 0
+    while count < 3 and time.monotonic() < deadline:
+        msg = teacher.recv(timeout=deadline - time.monotonic())
+        if msg["type"] == "presenting":
+            count = msg["viewers"]
+    assert count == 3
+    teacher.send({"type": "present", "room": room["code"], "token": "wrong" * 8})
+    err, _ = teacher.until("error")
+    assert err["code"] == "bad_token"
+    teacher.close()
+    for v in viewers:
+        v.close()
+
+
+def test_redis_going_away_closes_viewers_with_a_reason_and_the_teacher_runs_on(two_servers):
+    a, b, redis_proc = two_servers
+    room = create_room(a)
+    viewer = Viewer(b, room["code"])
+    viewer.recv()
+    teacher = Client(a)
+    present(teacher, room)
+    teacher.send({"type": "start", "config": {"speed": 100, "epochs": 3}})
+    viewer.until("frame")
+    redis_proc.kill()
+    redis_proc.wait(timeout=10)
+    with pytest.raises(ConnectionClosed) as info:
+        while True:
+            viewer.recv(timeout=30)
+    assert "Redis" in info.value.rcvd.reason
+    done, _ = teacher.until("done", timeout=120)
+    assert {r["status"] for r in done["runs"].values()} == {"completed"}
+    teacher.close()
