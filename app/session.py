@@ -33,6 +33,28 @@ SLICE = 0.012  # seconds of engine work per slice, at most
 DETAIL_EVERY = 0.25  # seconds between detail messages
 MAX_CREDIT_SECONDS = 0.25  # a late tick may catch up this much, not more
 MAX_MESSAGE_BYTES = 64 * 1024
+RATE_PER_SECOND = 20.0  # client messages, sustained (a slider dragged fast sends ~10 a second)
+RATE_BURST = 60
+MAX_REFUSED = 500  # messages refused for rate before the socket is closed
+
+
+class RateLimit:
+    """A token bucket: `allow()` is False once the client sends faster than the rate allows."""
+
+    def __init__(self, rate: float = RATE_PER_SECOND, burst: int = RATE_BURST) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.stamp = float(burst), time.monotonic()
+        self.refused = 0
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        self.refused += 1
+        return False
 
 
 def encode(message: dict[str, Any]) -> str:
@@ -135,10 +157,21 @@ class Session:
 
     # -- the receiver ----------------------------------------------------------------------
     async def receive_loop(self) -> None:
+        limit = RateLimit()
         while True:
             raw = await self.ws.receive()
             if raw["type"] == "websocket.disconnect":
                 return
+            if not limit.allow():
+                if limit.refused > MAX_REFUSED:
+                    await self.ws.close(code=1008, reason="too many messages: closed")
+                    return
+                if limit.refused == 1 or limit.refused % 50 == 0:
+                    await self.error(
+                        f"too many messages: at most {RATE_PER_SECOND:g} per second "
+                        f"(bursts of {RATE_BURST}); this one was ignored", "rate_limited")
+                continue
+            limit.refused = 0
             try:
                 await self.handle(parse(raw))
             except ClientError as exc:

@@ -295,3 +295,19 @@ def test_a_new_start_replaces_the_old_race(client):
     second = [m for m in seen if m["type"] == "started"][-1]
     assert second["generation"] > first["generation"]
     assert done["generation"] == second["generation"]
+
+
+def test_a_flood_of_messages_is_rate_limited_and_the_socket_survives(client):
+    for _ in range(200):
+        client.send({"type": "speed", "value": 10})
+    codes = set()
+    while True:
+        try:
+            msg = client.recv(timeout=1.0)
+        except TimeoutError:
+            break
+        codes.add(msg.get("code") or msg["type"])
+    assert "rate_limited" in codes
+    time.sleep(1.5)  # the bucket refills
+    client.send({"type": "start", "config": {"speed": 0, "epochs": 1, "n_samples": 10}})
+    client.until("done")
