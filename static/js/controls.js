@@ -1,0 +1,331 @@
+// The top bar: dataset and model settings, learning rate (log slider with the 2/λ_max mark),
+// batch size, epochs, stopping, speed and pacing; the buttons, keyboard keys, the phone drawer
+// and the help pop-up. It reads the form into a `config` and tells main.js what the user did.
+
+import { t, tOr, onLangChange } from "./i18n.js";
+import { fmt } from "./common.js";
+
+const $ = (id) => document.getElementById(id);
+const LR_MIN = 0.001;
+const LR_MAX = 10;
+const BATCHES = [2, 4, 8, 16, 32, 64, 128, 256];
+
+export function createControls({ onStart, onPause, onStep, onReset, onConfigChange, onSpeed, onError }) {
+  const els = {
+    dataset: $("c-dataset"), classes: $("c-classes"), fClasses: $("f-classes"),
+    noise: $("c-noise"), samples: $("c-samples"), hidden: $("c-hidden"),
+    activation: $("c-activation"), loss: $("c-loss"), reason: $("loss-reason"),
+    seed: $("c-seed"), target: $("c-target"), patience: $("c-patience"),
+    lrRange: $("c-lr-range"), lr: $("c-lr"), lrMark: $("lr-mark"), lrMarkLabel: $("lr-mark-label"),
+    lrWarn: $("lr-warn"), batch: $("c-batch"), epochs: $("c-epochs"),
+    speed: $("c-speed"), speedOut: $("speed-out"), speedMax: $("c-speed-max"), pacing: $("c-pacing"),
+    start: $("btn-start"), pause: $("btn-pause"), step: $("btn-step"), reset: $("btn-reset"),
+    form: $("controls"), drawer: $("drawer-toggle"),
+  };
+  let datasets = [];
+  let lrLimit = null;
+  let status = "idle";
+  let debounce = null;
+
+  // ---- batch sizes: powers of two
+  for (const b of BATCHES) {
+    const o = document.createElement("option");
+    o.value = String(b);
+    o.textContent = String(b);
+    els.batch.append(o);
+  }
+  els.batch.value = "32";
+
+  // ---- datasets
+  function spec() { return datasets.find((d) => d.name === els.dataset.value) || null; }
+
+  function fillDatasets() {
+    const keep = els.dataset.value || "linear";
+    els.dataset.textContent = "";
+    const groups = new Map();
+    for (const d of datasets) {
+      if (!groups.has(d.task)) {
+        const g = document.createElement("optgroup");
+        g.label = tOr("task.", d.task);
+        groups.set(d.task, g);
+        els.dataset.append(g);
+      }
+      const o = document.createElement("option");
+      o.value = d.name;
+      o.textContent = tOr("ds.", d.name);
+      o.title = d.description || "";
+      groups.get(d.task).append(o);
+    }
+    if (datasets.some((d) => d.name === keep)) els.dataset.value = keep;
+  }
+
+  function fillLosses(keepValue) {
+    const s = spec();
+    if (!s) return;
+    const want = keepValue && s.allowed_losses.includes(keepValue) ? keepValue : s.default_loss;
+    els.loss.textContent = "";
+    for (const name of s.allowed_losses) {
+      const o = document.createElement("option");
+      o.value = name;
+      o.textContent = tOr("loss.", name);
+      els.loss.append(o);
+    }
+    els.loss.value = want;
+    els.reason.textContent = t(`reason.${s.task}`);
+    els.reason.title = t(`reason.${s.task}`);
+  }
+
+  function applyDatasetDefaults() {
+    const s = spec();
+    if (!s) return;
+    els.noise.value = String(s.default_noise);
+    const lim = s.limits || {};
+    if (lim.noise) { els.noise.min = lim.noise[0]; els.noise.max = lim.noise[1]; }
+    if (lim.n_samples) els.samples.max = String(Math.min(5000, lim.n_samples[1]));
+    els.fClasses.hidden = !s.has_classes;
+    if (s.has_classes && s.default_n_classes) els.classes.value = String(s.default_n_classes);
+    fillLosses(null);
+  }
+
+  async function loadDatasets() {
+    try {
+      const res = await fetch("/api/datasets");
+      if (!res.ok) throw new Error(String(res.status));
+      datasets = await res.json();
+    } catch (_) {
+      datasets = [];
+      onError(t("err.datasets"));
+      return;
+    }
+    fillDatasets();
+    applyDatasetDefaults();
+  }
+
+  // ---- learning rate: log slider + number
+  function lrToPos(lr) { return Math.log10(Math.min(LR_MAX, Math.max(LR_MIN, lr))); }
+  function posToLr(pos) {
+    const v = 10 ** Number(pos);
+    // two significant digits from the slider: 0.05, 0.2, 1.5
+    return Number(v.toPrecision(2));
+  }
+  function lrValue() {
+    const v = Number(els.lr.value);
+    return Number.isFinite(v) && v > 0 ? Math.min(LR_MAX, v) : 0.2;
+  }
+  function placeLrMark() {
+    if (lrLimit === null || !(lrLimit > 0)) {
+      els.lrMark.hidden = true;
+      els.lrWarn.hidden = true;
+      els.lr.classList.remove("over");
+      return;
+    }
+    const frac = (lrToPos(lrLimit) - Math.log10(LR_MIN)) / (Math.log10(LR_MAX) - Math.log10(LR_MIN));
+    els.lrMark.hidden = false;
+    els.lrMark.style.left = `calc(${(frac * 100).toFixed(2)}% + ${(8 - 16 * frac).toFixed(1)}px)`;
+    els.lrMarkLabel.textContent = t("lr.limit", { v: fmt(lrLimit, 3) });
+    els.lrMark.title = t("lr.limit_title");
+    const over = lrValue() > lrLimit;
+    els.lrWarn.hidden = !over;
+    els.lrWarn.textContent = over ? t("lr.warn", { v: fmt(lrLimit, 3) }) : "";
+    els.lr.classList.toggle("over", over);
+    els.lrRange.classList.toggle("over", over);
+  }
+  els.lrRange.addEventListener("input", () => {
+    els.lr.value = String(posToLr(els.lrRange.value));
+    placeLrMark();
+  });
+  els.lrRange.addEventListener("change", () => configChanged());
+  els.lr.addEventListener("input", () => {
+    const v = Number(els.lr.value);
+    if (Number.isFinite(v) && v > 0) els.lrRange.value = String(lrToPos(v));
+    placeLrMark();
+  });
+  els.lr.addEventListener("change", () => {
+    els.lr.value = String(lrValue());
+    els.lrRange.value = String(lrToPos(lrValue()));
+    placeLrMark();
+    configChanged();
+  });
+
+  // ---- speed: log slider 1…1000 it/s, or max (0)
+  function speedValue() {
+    if (els.speedMax.checked) return 0;
+    return Math.max(1, Math.round(10 ** Number(els.speed.value)));
+  }
+  function showSpeed() {
+    els.speedOut.textContent = els.speedMax.checked ? t("ctl.speed_max") : `${speedValue()} ${t("ctl.speed_unit")}`;
+    els.speed.disabled = els.speedMax.checked;
+  }
+  els.speed.addEventListener("input", showSpeed);
+  els.speed.addEventListener("change", () => onSpeed(speedValue()));
+  els.speedMax.addEventListener("change", () => { showSpeed(); onSpeed(speedValue()); });
+
+  // ---- everything else that defines a run
+  els.dataset.addEventListener("change", () => { applyDatasetDefaults(); configChanged(); });
+  for (const e of [els.classes, els.noise, els.samples, els.hidden, els.activation, els.loss,
+    els.seed, els.target, els.patience, els.batch, els.epochs, els.pacing]) {
+    e.addEventListener("change", () => configChanged());
+  }
+  els.form.addEventListener("submit", (ev) => ev.preventDefault());
+
+  function configChanged() {
+    // only a change made while runs are going restarts them (Start reads the form anyway)
+    clearTimeout(debounce);
+    if (status !== "running" && status !== "paused") return;
+    debounce = setTimeout(() => onConfigChange(), 150);
+  }
+
+  function parseHidden() {
+    const raw = els.hidden.value.trim();
+    if (!raw) { els.hidden.removeAttribute("aria-invalid"); return []; }
+    const parts = raw.split(/[\s,]+/).filter(Boolean).map(Number);
+    const ok = parts.length <= 4 && parts.every((n) => Number.isInteger(n) && n >= 1 && n <= 32);
+    if (!ok) { els.hidden.setAttribute("aria-invalid", "true"); return null; }
+    els.hidden.removeAttribute("aria-invalid");
+    return parts;
+  }
+
+  function intOr(input, dflt) {
+    const v = Number(input.value);
+    return input.value.trim() !== "" && Number.isFinite(v) ? Math.round(v) : dflt;
+  }
+  function numOrNull(input) {
+    const v = Number(input.value);
+    return input.value.trim() !== "" && Number.isFinite(v) ? v : null;
+  }
+
+  /** The form as a protocol `config`, or null (with a message) if a field is unusable. */
+  function getConfig() {
+    const hidden = parseHidden();
+    if (hidden === null) { onError(t("err.hidden")); return null; }
+    const s = spec();
+    const config = {
+      dataset: els.dataset.value || "linear",
+      n_samples: intOr(els.samples, 100),
+      seed: Math.max(0, intOr(els.seed, 0)),
+      hidden,
+      activation: els.activation.value,
+      lr: lrValue(),
+      epochs: intOr(els.epochs, 20),
+      speed: speedValue(),
+      pacing: els.pacing.value,
+      target_loss: numOrNull(els.target),
+      patience: numOrNull(els.patience) === null ? null : intOr(els.patience, null),
+      runs: [
+        { name: "SGD", batch_size: 1, update: "sgd" },
+        { name: "Mini-batch", batch_size: Number(els.batch.value), update: "sgd" },
+        { name: "Full batch", batch_size: null, update: "sgd" },
+      ],
+    };
+    const noise = numOrNull(els.noise);
+    if (noise !== null) config.noise = noise;
+    if (els.loss.value) config.loss = els.loss.value;
+    if (s && s.has_classes) config.n_classes = Number(els.classes.value);
+    return config;
+  }
+
+  /** Show the server's resolved config (it may have filled defaults). */
+  function showConfig(c) {
+    if (!c) return;
+    if (c.dataset && els.dataset.value !== c.dataset && datasets.some((d) => d.name === c.dataset)) {
+      els.dataset.value = c.dataset;
+      applyDatasetDefaults();
+    }
+    if (typeof c.noise === "number") els.noise.value = String(c.noise);
+    if (typeof c.n_samples === "number") els.samples.value = String(c.n_samples);
+    if (typeof c.loss === "string") fillLosses(c.loss);
+    if (typeof c.n_classes === "number" && spec() && spec().has_classes) els.classes.value = String(c.n_classes);
+  }
+
+  function setLrLimit(v) {
+    lrLimit = typeof v === "number" && Number.isFinite(v) ? v : null;
+    placeLrMark();
+  }
+
+  // ---- buttons and keys
+  function setStatus(s) {
+    status = s;
+    els.start.textContent = t(s === "paused" ? "btn.resume" : s === "done" ? "btn.again" : "btn.start");
+    els.start.disabled = s === "running";
+    els.pause.disabled = s !== "running";
+  }
+  els.start.addEventListener("click", () => onStart());
+  els.pause.addEventListener("click", () => onPause());
+  els.step.addEventListener("click", () => onStep());
+  els.reset.addEventListener("click", () => onReset());
+
+  function typing(target) {
+    if (!target || !target.tagName) return false;
+    const tag = target.tagName;
+    return tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || target.isContentEditable;
+  }
+  document.addEventListener("keydown", (ev) => {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) return;
+    if (ev.key === " " || ev.code === "Space") {
+      ev.preventDefault();
+      if (status === "running") onPause(); else onStart();
+    } else if (ev.key === "ArrowRight") {
+      ev.preventDefault();
+      onStep();
+    } else if (ev.key === "r" || ev.key === "R") {
+      ev.preventDefault();
+      onReset();
+    } else if (ev.key === "Escape") {
+      closeHelp();
+      setDrawer(false);
+    }
+  });
+
+  // ---- phone drawer
+  function setDrawer(open) {
+    document.body.classList.toggle("drawer-open", open);
+    els.drawer.setAttribute("aria-expanded", String(open));
+  }
+  els.drawer.addEventListener("click", () => setDrawer(!document.body.classList.contains("drawer-open")));
+  $("drawer-close").addEventListener("click", () => setDrawer(false));
+  document.addEventListener("click", (ev) => {
+    // a tap beside the open drawer closes it
+    if (document.body.classList.contains("drawer-open") && !els.form.contains(ev.target) && !els.drawer.contains(ev.target)) setDrawer(false);
+  });
+
+  // ---- help pop-up: the source material's explanations
+  const pop = $("help-pop");
+  let helpFor = null;
+  function openHelp(btn) {
+    const key = btn.dataset.help;
+    if (helpFor === btn && !pop.hidden) { closeHelp(); return; }
+    helpFor = btn;
+    $("help-title").textContent = t(`help.title.${key}`);
+    $("help-text").textContent = t(`help.${key}`);
+    pop.dataset.key = key;
+    pop.hidden = false;
+    const r = btn.getBoundingClientRect();
+    const w = pop.offsetWidth;
+    const left = Math.max(8, Math.min(window.innerWidth - w - 8, r.left + r.width / 2 - w / 2));
+    pop.style.left = `${left + window.scrollX}px`;
+    pop.style.top = `${r.bottom + 8 + window.scrollY}px`;
+  }
+  function closeHelp() { pop.hidden = true; helpFor = null; }
+  document.addEventListener("click", (ev) => {
+    const btn = ev.target.closest && ev.target.closest("button.help");
+    if (btn) { ev.preventDefault(); openHelp(btn); return; }
+    if (!pop.hidden && !pop.contains(ev.target)) closeHelp();
+  });
+  $("help-close").addEventListener("click", closeHelp);
+
+  onLangChange(() => {
+    if (datasets.length) { fillDatasets(); fillLosses(els.loss.value); }
+    placeLrMark();
+    showSpeed();
+    setStatus(status);
+    if (!pop.hidden && pop.dataset.key) {
+      $("help-title").textContent = t(`help.title.${pop.dataset.key}`);
+      $("help-text").textContent = t(`help.${pop.dataset.key}`);
+    }
+  });
+
+  showSpeed();
+  setStatus("idle");
+
+  return { loadDatasets, getConfig, showConfig, setLrLimit, setStatus, speedValue, setDrawer };
+}

@@ -1,0 +1,117 @@
+// One row per run: name, status, epoch e/E, iteration i/I with a progress bar, current loss, and
+// the source material's arithmetic "n samples ÷ batch b = k iterations per epoch × E = I".
+
+import { t, tOr } from "./i18n.js";
+import { runColor, fmt, fmtInt, el } from "./common.js";
+
+export function createCounters(root, { onPick }) {
+  let rows = [];
+  let runs = [];
+  let nSamples = 0;
+  let epochs = 0;
+  let dirty = false;
+  let inspected = null;
+
+  function empty() {
+    root.textContent = "";
+    root.append(el("p", "empty-note", t("cnt.empty")));
+  }
+
+  function reset() { rows = []; runs = []; empty(); }
+
+  function setRuns(list, config) {
+    runs = list.map((r) => ({ ...r, status: "running", iteration: 0, epoch: 0, loss: null, divergedAt: null }));
+    nSamples = config.n_samples;
+    epochs = config.epochs;
+    root.textContent = "";
+    rows = runs.map((r) => {
+      const row = el("div", "run");
+      row.style.setProperty("--run", runColor(r));
+      row.dataset.run = r.name;
+      row.tabIndex = 0;
+      row.setAttribute("role", "button");
+      const head = el("div", "run-head");
+      const name = el("span", "run-name");
+      const status = el("span", "badge");
+      head.append(el("span", "swatch"), name, status);
+      const loss = el("span", "num loss");
+      const nums = el("div", "run-nums");
+      const ep = el("span", "num");
+      const it = el("span", "num");
+      const bar = el("div", "bar");
+      const fill = el("div", "fill");
+      bar.append(fill);
+      nums.append(ep, it, bar);
+      const arith = el("p", "arith");
+      row.append(head, loss, nums, arith);
+      row.addEventListener("click", () => onPick(r.name));
+      row.addEventListener("keydown", (ev) => { if (ev.key === "Enter") onPick(r.name); });
+      root.append(row);
+      return { row, name, status, ep, it, loss, fill, arith };
+    });
+    dirty = true;
+    render();
+  }
+
+  function update(i, point) {
+    const r = runs[i];
+    if (!r) return;
+    r.iteration = point.iteration;
+    r.epoch = point.epoch;
+    if (point.loss !== null && point.loss !== undefined) r.loss = point.loss;
+    if (point.status) setStatus(i, point.status, point.iteration);
+    dirty = true;
+  }
+
+  function setStatus(i, status, iteration) {
+    const r = runs[i];
+    if (!r) return;
+    r.status = status;
+    if (status === "diverged" && r.divergedAt === null) r.divergedAt = iteration;
+    dirty = true;
+  }
+
+  function finish(i, info) {
+    const r = runs[i];
+    if (!r) return;
+    r.status = info.status;
+    if (Number.isFinite(info.iterations)) r.iteration = info.iterations;
+    if (Number.isFinite(info.epochs)) r.epoch = info.epochs;
+    if (typeof info.loss === "number") r.loss = info.loss;
+    if (info.status === "diverged" && r.divergedAt === null) r.divergedAt = r.iteration;
+    dirty = true;
+  }
+
+  function setInspected(name) { inspected = name; dirty = true; }
+
+  function render() {
+    runs.forEach((r, i) => {
+      const w = rows[i];
+      w.row.classList.toggle("inspected", r.name === inspected);
+      w.row.dataset.status = r.status;
+      w.name.textContent = tOr("run.", r.name);
+      w.status.textContent = r.status === "diverged" ? t("status.diverged_at", { i: fmtInt(r.divergedAt) }) : t(`status.${r.status}`);
+      w.ep.textContent = `${t("cnt.epoch")} ${fmtInt(r.epoch)}/${fmtInt(epochs)}`;
+      w.it.textContent = `${t("cnt.iteration")} ${fmtInt(r.iteration)}/${fmtInt(r.total_iterations)}`;
+      w.loss.textContent = `${t("cnt.loss")} ${fmt(r.loss, 4)}`;
+      const frac = r.total_iterations ? Math.min(1, r.iteration / r.total_iterations) : 0;
+      w.fill.style.width = `${(frac * 100).toFixed(2)}%`;
+      const b = r.effective_batch_size || (r.batch_size === null || r.batch_size === undefined ? nSamples : r.batch_size);
+      const ceil = b * r.iterations_per_epoch !== nSamples && r.iterations_per_epoch > 1 ? t("arith.ceil") : "";
+      w.arith.textContent = t("arith.line", { n: fmtInt(nSamples), b: fmtInt(b), ipe: fmtInt(r.iterations_per_epoch), ceil,
+        e: fmtInt(epochs), total: fmtInt(r.total_iterations) });
+    });
+  }
+
+  function flush() {
+    if (!dirty) return false;
+    dirty = false;
+    render();
+    return false;
+  }
+
+  function relabel() { if (runs.length) { dirty = true; render(); } else empty(); }
+
+  empty();
+  return { reset, setRuns, update, setStatus, finish, setInspected, flush, relabel };
+}

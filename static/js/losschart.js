@@ -1,0 +1,191 @@
+// Loss curves: per run the batch loss (thin, see-through) and the full-data loss (bold), the
+// run's name at the head of its line; x = iterations, epochs or samples seen; log-scale toggle.
+// The chart keeps every point; it redraws less often when a redraw gets expensive.
+
+import { t, tOr } from "./i18n.js";
+import { runColor, INK, GRID, FONT, plotFont, isFiniteNum } from "./common.js";
+
+const POSITIONS = ["middle right", "top right", "bottom right", "middle right", "top right", "bottom right"];
+
+export function createLossChart(div) {
+  let runs = [];   // [{name, color, ipe}]
+  let data = [];   // per run {it, ep, smp, bl, l, pending: start index}
+  let xmode = "iterations";
+  let logY = false;
+  let drawn = false;
+  let nextAllowed = 0;
+  let dirtyHeads = false;
+  let yTop = 0;       // linear axis top, fitted to the full-data curves
+  let maxFull = 0;    // the largest full-data loss received (kept as points arrive)
+
+  const diverged = new Set();
+
+  function reset() {
+    runs = []; data = []; drawn = false; diverged.clear(); maxFull = 0;
+    if (window.Plotly) Plotly.purge(div);
+  }
+
+  function setRuns(list, initialLoss) {
+    runs = list.map((r) => ({ name: r.name, color: runColor(r), ipe: r.iterations_per_epoch || 1 }));
+    // every run starts from the same point: iteration 0 carries the shared initial loss
+    const l0 = isFiniteNum(initialLoss) ? initialLoss : null;
+    data = runs.map(() => (l0 === null ? { it: [], ep: [], smp: [], bl: [], l: [], from: 0 }
+      : { it: [0], ep: [0], smp: [0], bl: [null], l: [l0], from: 0 }));
+    drawn = false; diverged.clear(); maxFull = l0 || 0;
+    build();
+  }
+
+  function xs(d, from = 0) {
+    if (xmode === "epochs") return d.ep.slice(from);
+    if (xmode === "samples") return d.smp.slice(from);
+    return d.it.slice(from);
+  }
+  function custom(d, from = 0) {
+    const out = [];
+    for (let k = from; k < d.it.length; k++) out.push([d.it[k], d.ep[k]]);
+    return out;
+  }
+  function lastFinite(d) {
+    for (let k = d.l.length - 1; k >= 0; k--) if (isFiniteNum(d.l[k])) return k;
+    return -1;
+  }
+  function headXY(i) {
+    const d = data[i];
+    const k = lastFinite(d);
+    if (k < 0) return { x: [], y: [] };
+    const x = xmode === "epochs" ? d.ep[k] : xmode === "samples" ? d.smp[k] : d.it[k];
+    return { x: [x], y: [d.l[k]] };
+  }
+
+  function traces() {
+    const out = [];
+    const hv = (name, what) => `<b>${name}</b> · ${what}<br>${t("cnt.iteration")} %{customdata[0]:,} · ${t("cnt.epoch")} %{customdata[1]:.2f}<br>${t("loss.y")} %{y:.4g}<extra></extra>`;
+    runs.forEach((r, i) => {
+      const d = data[i];
+      const name = tOr("run.", r.name);
+      out.push({ type: "scatter", mode: "lines", name, x: xs(d), y: d.bl.slice(), customdata: custom(d),
+        line: { color: r.color, width: 1 }, opacity: 0.4, hovertemplate: hv(name, t("loss.batch")), showlegend: false });
+      out.push({ type: "scatter", mode: "lines", name, x: xs(d), y: d.l.slice(), customdata: custom(d),
+        line: { color: r.color, width: 3.5 }, hovertemplate: hv(name, t("loss.full")), showlegend: false });
+      const h = headXY(i);
+      out.push({ type: "scatter", mode: "text", x: h.x, y: h.y, customdata: [], text: headLabel(i), textposition: POSITIONS[i],
+        textfont: { color: r.color, size: plotFont(), family: FONT, weight: 700 }, hoverinfo: "skip", showlegend: false, cliponaxis: false });
+      d.from = d.it.length;
+    });
+    return out;
+  }
+
+  function layout() {
+    const font = { family: FONT, size: plotFont(), color: INK };
+    return {
+      font, margin: { l: 58, r: 110, t: 6, b: 46 }, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#fff",
+      showlegend: false, hovermode: "closest", uirevision: `${xmode}`,
+      xaxis: { title: { text: t(`loss.x.${xmode}`), standoff: 2 }, gridcolor: GRID, zeroline: false, rangemode: "tozero",
+        tickformat: xmode === "epochs" ? "" : ",.6~r", hoverformat: ".2f" },
+      yaxis: { title: { text: t("loss.y"), standoff: 4 }, gridcolor: GRID, zeroline: false, type: logY ? "log" : "linear",
+        exponentformat: "power" },
+    };
+  }
+
+  const CONFIG = { displaylogo: false, responsive: true, displayModeBar: false };
+
+  function build() {
+    if (!window.Plotly) return;
+    yTop = 0;
+    Plotly.react(div, traces(), layout(), CONFIG);
+    drawn = true;
+    fitY(true);
+    dirtyHeads = false;
+  }
+
+  function push(i, points) {
+    const d = data[i];
+    const r = runs[i];
+    if (!d) return;
+    for (const p of points) {
+      d.it.push(p.iteration);
+      d.ep.push(p.iteration / r.ipe);
+      d.smp.push(isFiniteNum(p.samples) ? p.samples : null);
+      d.bl.push(isFiniteNum(p.batch_loss) ? p.batch_loss : null);
+      d.l.push(isFiniteNum(p.loss) ? p.loss : null);
+      if (isFiniteNum(p.loss) && p.loss > maxFull) maxFull = p.loss;
+    }
+  }
+
+  // Linear axis: fit the bold full-data curves; the noisy thin batch losses may leave the top.
+  function fitY(force) {
+    if (logY) return;
+    const m = maxFull;
+    if (!(m > 0)) return;
+    if (!force && m <= yTop / 1.12 + 1e-12) return;
+    yTop = m * 1.12;
+    Plotly.relayout(div, { "yaxis.range": [0, yTop], "yaxis.autorange": false });
+  }
+
+  function total() { return data.reduce((s, d) => s + d.it.length, 0); }
+
+  /** Apply what arrived since the last draw; true if throttled with work left. */
+  function flush(now) {
+    if (!window.Plotly || !runs.length) return false;
+    if (!drawn) { build(); return false; }
+    const pending = data.some((d) => d.from < d.it.length);
+    if (!pending && !dirtyHeads) return false;
+    if (now < nextAllowed) return true;
+    const t0 = performance.now();
+    if (pending) {
+      const upd = { x: [], y: [], customdata: [] };
+      const idx = [];
+      const maxp = { x: [], y: [], customdata: [] };
+      data.forEach((d, i) => {
+        if (d.from >= d.it.length) return;
+        const from = d.from;
+        const xx = xs(d, from), cd = custom(d, from);
+        upd.x.push(xx, xx.slice()); upd.y.push(d.bl.slice(from), d.l.slice(from)); upd.customdata.push(cd, cd.slice());
+        idx.push(3 * i, 3 * i + 1);
+        for (const k of ["x", "y", "customdata"]) maxp[k].push(-1, -1);
+        const h = headXY(i);
+        upd.x.push(h.x); upd.y.push(h.y); upd.customdata.push([]);
+        idx.push(3 * i + 2);
+        maxp.x.push(1); maxp.y.push(1); maxp.customdata.push(1);
+        d.from = d.it.length;
+      });
+      Plotly.extendTraces(div, upd, idx, maxp);
+      fitY(false);
+    }
+    if (dirtyHeads) relabelHeads();
+    const dt = performance.now() - t0;
+    // An expensive redraw (many points) waits longer: at most ~20% of the time on this chart.
+    nextAllowed = now + Math.max(0, dt * 5 - 16) + (total() > 200000 ? 250 : 0);
+    return false;
+  }
+
+  function relabelHeads() {
+    dirtyHeads = false;
+    if (!runs.length) return;
+    const idx = runs.map((_, i) => 3 * i + 2);
+    Plotly.restyle(div, { text: runs.map((r, i) => headLabel(i)) }, idx);
+  }
+
+  function headLabel(i) {
+    const name = tOr("run.", runs[i].name);
+    return diverged.has(runs[i].name) ? `✕ ${name}` : name;
+  }
+  function setStatus(i, status) {
+    if (!runs[i]) return;
+    const was = diverged.has(runs[i].name);
+    if (status === "diverged") diverged.add(runs[i].name); else diverged.delete(runs[i].name);
+    if (was !== diverged.has(runs[i].name)) dirtyHeads = true;
+  }
+
+  function setXMode(m) { xmode = m; if (runs.length) build(); }
+  function setLog(on) {
+    logY = on;
+    if (!drawn || !window.Plotly) return;
+    Plotly.relayout(div, { "yaxis.type": on ? "log" : "linear", "yaxis.autorange": true });
+    if (!on) { yTop = 0; fitY(true); }
+  }
+  function relabel() { if (runs.length) build(); }
+
+  return { reset, setRuns, push, flush, setXMode, setLog, setStatus, relabel,
+    get logY() { return logY; }, get xmode() { return xmode; } };
+}

@@ -1,0 +1,483 @@
+// The loss surface (the hero): contour or 3-D, the runs' paths drawn live, start ●, minimum ✕,
+// and for the inspected run the −∇L / −∇L_B arrows, the batch-loss ghost (3-D) and, on request,
+// the batch's own surface.
+//
+// Contour view = two stacked plots with identical axes: the background holds the contour (drawn
+// by Plotly.react only when the surface changes), the foreground holds only the light scatter
+// traces that stream with Plotly.extendTraces. Recomputing a contour on every frame would cost
+// far more than the paths themselves. The 3-D view is one WebGL scene.
+
+import { t, tOr } from "./i18n.js";
+import { runColor, fmt, fmtFixed, INK, MUTED, FONT, plotFont, isFiniteNum } from "./common.js";
+
+const MAX_PATH = 3000; // points per drawn path: the latest ones (the loss chart keeps everything)
+const POSITIONS = ["top right", "bottom right", "top left", "bottom left", "middle right", "middle left"];
+const HALO = "0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff, 0 0 1px #fff";
+const SCALE = [[0, "#ffffff"], [0.35, "#e9edf2"], [0.7, "#c5ced8"], [1, "#8b97a5"]];
+const SCALE_3D = [[0, "#dde2e8"], [0.5, "#b7c0ca"], [1, "#7d8793"]]; // no white: the sheet must show on white
+const BATCH_SCALE = [[0, "#6a3d9a"], [1, "#6a3d9a"]];
+const margin = () => ({ l: 58, r: 36 + 3.4 * plotFont(), t: 10, b: 44, autoexpand: false }); // room for the colour bar
+const CONFIG = { displaylogo: false, responsive: true, displayModeBar: false, scrollZoom: false, staticPlot: false };
+const BATCH_REFRESH_MS = 700;
+
+export function createSurface(root, { emptyEl, captionEl }) {
+  root.textContent = "";
+  const bg = document.createElement("div");
+  const fg = document.createElement("div");
+  bg.className = "layer layer-bg";
+  fg.className = "layer layer-fg";
+  root.append(bg, fg);
+
+  let runs = [];        // [{name, color}]
+  let paths = [];       // per run {x, y, z, it, pending, res}
+  let surface = null;   // the last `surface` message (+ n_params)
+  let view = "contour";
+  let showBatch = false;
+  let batchZ = null;
+  let batchShownAt = 0;
+  let detail = null;    // the inspected run's latest detail
+  let statuses = [];    // per run {status, iteration}
+  let drawn = false;
+  let nextAllowed = 0;
+  let dirtyOverlay = false;
+  let dirtyBatch = false;
+  let logZ = false;
+  let zInfo = null;
+
+  const three = () => view === "3d";
+  // Foreground trace order: [3-D only: surface, batch surface], per run (path, head), start,
+  // minimum, ghost, −∇L arrow, −∇L_B arrow.
+  const base = () => (three() ? 2 : 0);
+  const tPath = (i) => base() + 2 * i;
+  const tHead = (i) => base() + 2 * i + 1;
+  const tStart = () => base() + 2 * runs.length;
+  const tGhost = () => tStart() + 2;
+  const tArrowFull = () => tStart() + 3;
+  const tArrowBatch = () => tStart() + 4;
+
+  function reset() {
+    runs = []; paths = []; surface = null; batchZ = null; detail = null; statuses = [];
+    drawn = false; dirtyOverlay = false; dirtyBatch = false;
+    if (window.Plotly) { Plotly.purge(bg); Plotly.purge(fg); }
+    emptyEl.hidden = false;
+    captionEl.textContent = "";
+  }
+
+  function setRuns(list) {
+    runs = list.map((r) => ({ name: r.name, color: runColor(r) }));
+    paths = runs.map(() => ({ x: [], y: [], z: [], it: [], pending: 0, res: null }));
+    statuses = runs.map(() => ({ status: "running", iteration: 0 }));
+    detail = null; batchZ = null; drawn = false;
+  }
+
+  // ---- helpers
+  function ranges() {
+    const xs = surface.x, ys = surface.y;
+    return { x: [xs[0], xs[xs.length - 1]], y: [ys[0], ys[ys.length - 1]] };
+  }
+  function clampTo(v, r) {
+    const lo = Math.min(r[0], r[1]), hi = Math.max(r[0], r[1]);
+    const pad = (hi - lo) * 0.03;
+    return Math.min(hi - pad, Math.max(lo + pad, v));
+  }
+  function computeZInfo() {
+    let lo = Infinity, hi = -Infinity, loPos = Infinity;
+    for (const row of surface.z) for (const v of row) {
+      if (!isFiniteNum(v)) continue;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+      if (v > 0 && v < loPos) loPos = v;
+    }
+    zInfo = { lo, hi, loPos, lift: (hi - lo) * 0.01 };
+    // Contour levels on log10(loss) when the loss spans decades: the bowl's floor gets lines too.
+    logZ = lo > 0 && hi / lo > 50;
+  }
+  function displayZ(z) {
+    if (!logZ) return z;
+    return z.map((row) => row.map((v) => (isFiniteNum(v) && v > 0 ? Math.log10(v) : null)));
+  }
+  function colorbar() {
+    const cb = { title: { text: t("surface.loss"), side: "right" }, thickness: 12, len: 1, x: 1.015, xanchor: "left",
+      y: 0.5, outlinewidth: 0, tickfont: { size: plotFont(-2) } };
+    if (logZ && !three()) {
+      const lo = Math.floor(Math.log10(zInfo.loPos)), hi = Math.ceil(Math.log10(zInfo.hi));
+      const vals = [], text = [];
+      for (let k = lo; k <= hi; k++) for (const m of [1, 3]) {
+        const v = m * 10 ** k;
+        vals.push(Math.log10(v)); text.push(fmt(v, 1));
+      }
+      cb.tickvals = vals; cb.ticktext = text;
+    }
+    return cb;
+  }
+  function surfaceZAt(xy) {
+    const ix = nearest(surface.x, xy[0]), iy = nearest(surface.y, xy[1]);
+    const v = surface.z[iy] && surface.z[iy][ix];
+    return isFiniteNum(v) ? v : zInfo.lo;
+  }
+  function nearest(arr, v) {
+    let best = 0, d = Infinity;
+    for (let i = 0; i < arr.length; i++) { const e = Math.abs(arr[i] - v); if (e < d) { d = e; best = i; } }
+    return best;
+  }
+  const lifted = (v) => (isFiniteNum(v) ? v + zInfo.lift : null);
+  /** Height of a path point in 3-D. Exact: its loss (it lies on the surface). Projected: the
+   *  plane's own value under it (read off the server's grid), so the path stays on the sheet it
+   *  is drawn on, as in the contour view; the caption gives the residual. */
+  function pathZ(x, y, loss) {
+    if (surface.kind === "exact") return lifted(loss);
+    return lifted(gridValue(x, y));
+  }
+  function gridValue(x, y) {
+    const xs = surface.x, ys = surface.y, n = xs.length, m = ys.length;
+    const fx = ((x - xs[0]) / (xs[n - 1] - xs[0])) * (n - 1), fy = ((y - ys[0]) / (ys[m - 1] - ys[0])) * (m - 1);
+    if (!(fx >= 0 && fx <= n - 1 && fy >= 0 && fy <= m - 1)) return null;
+    const j = Math.min(n - 2, Math.floor(fx)), i = Math.min(m - 2, Math.floor(fy));
+    const a = fx - j, b = fy - i, z = surface.z;
+    const v = [z[i][j], z[i][j + 1], z[i + 1][j], z[i + 1][j + 1]];
+    if (!v.every(isFiniteNum)) return null;
+    return (1 - b) * ((1 - a) * v[0] + a * v[1]) + b * ((1 - a) * v[2] + a * v[3]);
+  }
+
+  function headText(i) {
+    const st = statuses[i];
+    if (st && st.status === "diverged") return t("status.diverged_at", { i: st.iteration.toLocaleString("en-US") });
+    return tOr("run.", runs[i].name);
+  }
+  function headPoint(i) {
+    const p = paths[i];
+    const n = p.x.length;
+    let x = n ? p.x[n - 1] : surface.start[0];
+    let y = n ? p.y[n - 1] : surface.start[1];
+    const z = n ? p.z[n - 1] : surfaceZAt(surface.start);
+    if (statuses[i] && statuses[i].status === "diverged") {
+      // a diverged run's last finite point may be far off the map: pin its label to the edge
+      const r = ranges();
+      x = clampTo(x, r.x); y = clampTo(y, r.y);
+    }
+    return { x, y, z };
+  }
+
+  /** Every run's head; diverged runs pinned to the map's edge, nudged apart so no label hides another. */
+  function headPoints() {
+    const out = runs.map((_, i) => headPoint(i));
+    const r = ranges();
+    const sx = Math.abs(r.x[1] - r.x[0]), sy = Math.abs(r.y[1] - r.y[0]);
+    const midY = (r.y[0] + r.y[1]) / 2;
+    for (let i = 0; i < out.length; i++) {
+      if (!statuses[i] || statuses[i].status !== "diverged") continue;
+      for (let tries = 0; tries < out.length; tries++) {
+        const clash = out.some((o, k) => k < i && statuses[k] && statuses[k].status === "diverged" &&
+          Math.abs(o.x - out[i].x) < 0.3 * sx && Math.abs(o.y - out[i].y) < 0.07 * sy);
+        if (!clash) break;
+        out[i] = { ...out[i], y: out[i].y + (out[i].y > midY ? -0.08 : 0.08) * sy * Math.sign(r.y[1] - r.y[0]) };
+      }
+    }
+    return out;
+  }
+
+  function minimumLabelPosition() {
+    // below-left of the ✕, unless the ✕ sits on the map's lower edge
+    if (!surface.minimum) return "bottom left";
+    const r = ranges(), lo = Math.min(r.y[0], r.y[1]), span = Math.abs(r.y[1] - r.y[0]);
+    return surface.minimum[1] - lo < 0.08 * span ? "top left" : "bottom left";
+  }
+
+  function headPosition(i, h) {
+    // a diverged run's label sits on the map's edge: point it inwards so it stays readable
+    if (!statuses[i] || statuses[i].status !== "diverged") return POSITIONS[i % POSITIONS.length];
+    const r = ranges();
+    const right = h.x > (r.x[0] + r.x[1]) / 2, top = h.y > (r.y[0] + r.y[1]) / 2;
+    return `${top ? "bottom" : "top"} ${right ? "left" : "right"}`;
+  }
+
+  // ---- figures
+  function backgroundTraces() {
+    return [
+      { type: "contour", x: surface.x, y: surface.y, z: displayZ(surface.z), customdata: surface.z,
+        colorscale: SCALE, ncontours: 24, contours: { coloring: "heatmap", showlines: true },
+        line: { color: "rgba(82,96,109,0.35)", width: 0.6, smoothing: 0.8 }, colorbar: colorbar(),
+        hovertemplate: `${surface.labels[0]} %{x:.3g}<br>${surface.labels[1]} %{y:.3g}<br>${t("surface.loss")} %{customdata:.4g}<extra></extra>` },
+      batchContour(),
+    ];
+  }
+  function batchContour() {
+    const on = !!(showBatch && batchZ && surface.kind === "exact");
+    return { type: "contour", x: surface.x, y: surface.y, z: on ? displayZ(batchZ) : [[0, 0], [0, 0]], showscale: false,
+      ncontours: 16, contours: { coloring: "lines" }, colorscale: BATCH_SCALE, line: { width: 1.6, dash: "dash" },
+      hoverinfo: "skip", visible: on };
+  }
+
+  function foregroundTraces() {
+    const is3 = three();
+    const sc = is3 ? "scatter3d" : "scatter";
+    const traces = [];
+    if (is3) {
+      traces.push({ type: "surface", x: surface.x, y: surface.y, z: surface.z, colorscale: SCALE_3D, opacity: 0.95,
+        showscale: true, colorbar: colorbar(), hoverinfo: "skip",
+        contours: { z: { show: true, usecolormap: false, color: "#9aa5b1", width: 1 } } });
+      const on = !!(showBatch && batchZ && surface.kind === "exact");
+      traces.push({ type: "surface", x: surface.x, y: surface.y, z: on ? batchZ : [[0, 0], [0, 0]], colorscale: BATCH_SCALE,
+        opacity: 0.25, showscale: false, hoverinfo: "skip", visible: on });
+    }
+    const zStart = is3 ? lifted(surfaceZAt(surface.start)) : undefined;
+    const heads = headPoints();
+    const textfont = (color, size, bold) => ({ color, size, family: FONT, ...(bold ? { weight: 700 } : {}), ...(is3 ? {} : { shadow: HALO }) });
+    runs.forEach((run, i) => {
+      const p = paths[i];
+      // every path begins at the shared start point
+      const path = { type: sc, mode: "lines", x: [surface.start[0], ...p.x], y: [surface.start[1], ...p.y],
+        line: { color: run.color, width: is3 ? 5 : 2.5 }, hoverinfo: "skip", showlegend: false };
+      if (is3) path.z = [zStart, ...p.x.map((x, k) => pathZ(x, p.y[k], p.z[k]))];
+      traces.push(path);
+      const h = heads[i];
+      const head = { type: sc, mode: "markers+text", x: [h.x], y: [h.y], text: headText(i),
+        textposition: headPosition(i, h), textfont: textfont(run.color, plotFont(2), true),
+        marker: { size: is3 ? 7 : 13, color: run.color, line: { color: "#fff", width: 2 } }, hoverinfo: "skip", showlegend: false };
+      if (is3) head.z = [pathZ(h.x, h.y, h.z)]; else head.cliponaxis = false;
+      traces.push(head);
+    });
+    const marker = (xy, z, mk, text, pos) => {
+      const tr = { type: sc, mode: "markers+text", x: [xy[0]], y: [xy[1]], marker: mk, text: [text], textposition: pos,
+        textfont: textfont(INK, plotFont(-1), true), hoverinfo: "skip", showlegend: false };
+      if (is3) tr.z = [z]; else tr.cliponaxis = false;
+      return tr;
+    };
+    traces.push(marker(surface.start, zStart, { symbol: "circle", size: is3 ? 6 : 14, color: INK, line: { color: "#fff", width: 2 } },
+      t("surface.start"), "middle left"));
+    const zMin = is3 ? lifted(isFiniteNum(surface.minimum_loss) ? surface.minimum_loss : zInfo.lo) : undefined;
+    traces.push(marker(surface.minimum || [null, null], zMin,
+      { symbol: is3 ? "diamond" : "x-thin", size: is3 ? 6 : 20, color: INK, line: { color: INK, width: 4 } }, t("surface.minimum"), minimumLabelPosition()));
+    // ghost (3-D: the batch loss above/below the surface) and the two arrows, filled by overlay()
+    traces.push({ type: sc, mode: "markers+text", x: [], y: [], ...(is3 ? { z: [] } : { cliponaxis: false }), text: [],
+      marker: { symbol: is3 ? "diamond-open" : "circle-open", size: is3 ? 8 : 22, color: MUTED, line: { width: 2, color: MUTED } },
+      textposition: "top left", textfont: textfont(MUTED, plotFont(-1), true), hoverinfo: "skip", showlegend: false });
+    for (let k = 0; k < 2; k++) {
+      const tr = { type: sc, mode: "lines+markers+text", x: [], y: [], text: [], textposition: "top center",
+        line: { width: 3.5, color: INK }, textfont: textfont(INK, plotFont(), true), hoverinfo: "skip", showlegend: false };
+      if (is3) { tr.z = []; tr.marker = { size: [0, 5], color: INK }; } else {
+        tr.marker = { symbol: "arrow", angleref: "previous", size: [0, 16], color: INK, line: { width: 0 } };
+        tr.cliponaxis = false;
+      }
+      traces.push(tr);
+    }
+    return traces;
+  }
+
+  function axes(showAxes) {
+    const r = ranges();
+    const common = { zeroline: false, showgrid: false, fixedrange: true, ticks: showAxes ? "outside" : "", visible: showAxes };
+    return {
+      xaxis: { ...common, range: r.x, title: { text: surface.labels[0], standoff: 4 } },
+      yaxis: { ...common, range: r.y, title: { text: surface.labels[1], standoff: 4 } },
+    };
+  }
+  function layoutBase() {
+    return { font: { family: FONT, size: plotFont(), color: INK }, margin: margin(), showlegend: false,
+      paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", hovermode: "closest" };
+  }
+  function layoutFg() {
+    const lay = layoutBase();
+    if (three()) {
+      const r = ranges();
+      lay.margin = { l: 0, r: 0, t: 0, b: 0 };
+      lay.uirevision = "3d";
+      lay.scene = {
+        xaxis: { title: { text: surface.labels[0] }, range: r.x },
+        yaxis: { title: { text: surface.labels[1] }, range: r.y },
+        zaxis: { title: { text: t("surface.loss") }, range: [zInfo.lo, zInfo.hi + (zInfo.hi - zInfo.lo) * 0.05] },
+        camera: { eye: { x: 1.45, y: -1.55, z: 1.05 } }, aspectmode: "manual", aspectratio: { x: 1.3, y: 1, z: 0.7 },
+      };
+      return lay;
+    }
+    return { ...lay, ...axes(true), dragmode: false };
+  }
+  function layoutBg() { return { ...layoutBase(), ...axes(false), dragmode: false }; }
+
+  function redraw() {
+    if (!surface || !window.Plotly) return;
+    emptyEl.hidden = true;
+    computeZInfo();
+    for (const p of paths) p.pending = 0; // the figure is built from the stored paths
+    root.classList.toggle("is-3d", three());
+    if (three()) Plotly.purge(bg); else Plotly.react(bg, backgroundTraces(), layoutBg(), CONFIG);
+    Plotly.react(fg, foregroundTraces(), layoutFg(), CONFIG);
+    drawn = true;
+    overlay();
+  }
+
+  // ---- streaming
+  function push(i, points) {
+    const p = paths[i];
+    if (!p) return;
+    for (const q of points) {
+      const xy = q.xy;
+      if (!xy || !isFiniteNum(xy[0]) || !isFiniteNum(xy[1])) continue;
+      p.x.push(xy[0]); p.y.push(xy[1]); p.z.push(isFiniteNum(q.loss) ? q.loss : null); p.it.push(q.iteration);
+      p.pending += 1;
+      if (isFiniteNum(q.residual)) p.res = q.residual;
+    }
+    if (p.x.length > MAX_PATH * 1.5) {
+      const cut = p.x.length - MAX_PATH;
+      p.x.splice(0, cut); p.y.splice(0, cut); p.z.splice(0, cut); p.it.splice(0, cut);
+      p.pending = Math.min(p.pending, p.x.length);
+    }
+  }
+
+  function setStatus(i, status, iteration) {
+    if (!statuses[i]) return;
+    const was = statuses[i].status;
+    statuses[i] = { status, iteration };
+    if (was !== status) dirtyOverlay = true;
+  }
+
+  /** Apply buffered points; true if throttled with work left. */
+  function flush(now) {
+    if (!surface || !window.Plotly) return false;
+    if (!drawn) { redraw(); return false; }
+    const pendingAny = paths.some((p) => p.pending > 0);
+    if (!pendingAny && !dirtyOverlay && !dirtyBatch) return false;
+    if (now < nextAllowed) return true;
+    const t0 = performance.now();
+    if (pendingAny) {
+      const is3 = three();
+      const upd = { x: [], y: [] }, idx = [], maxp = { x: [], y: [] };
+      if (is3) { upd.z = []; maxp.z = []; }
+      const heads = headPoints();
+      paths.forEach((p, i) => {
+        if (!p.pending) return;
+        const from = p.x.length - p.pending;
+        upd.x.push(p.x.slice(from)); upd.y.push(p.y.slice(from));
+        if (is3) upd.z.push(p.z.slice(from).map((v, k) => pathZ(p.x[from + k], p.y[from + k], v)));
+        idx.push(tPath(i));
+        maxp.x.push(MAX_PATH); maxp.y.push(MAX_PATH); if (is3) maxp.z.push(MAX_PATH);
+        const h = heads[i];
+        upd.x.push([h.x]); upd.y.push([h.y]); if (is3) upd.z.push([pathZ(h.x, h.y, h.z)]);
+        idx.push(tHead(i));
+        maxp.x.push(1); maxp.y.push(1); if (is3) maxp.z.push(1);
+        p.pending = 0;
+      });
+      Plotly.extendTraces(fg, upd, idx, maxp);
+    }
+    if (dirtyOverlay) overlay(); else if (surface.kind !== "exact") caption();
+    if (dirtyBatch && now - batchShownAt > BATCH_REFRESH_MS) drawBatch(now);
+    const dt = performance.now() - t0;
+    nextAllowed = now + Math.max(0, dt * 3 - 16); // at most about a third of the time
+    return dirtyBatch;
+  }
+
+  // ---- the inspected run: arrows, ghost, batch surface, head labels
+  function setDetail(d) {
+    detail = d;
+    if (d && d.batch_surface && Array.isArray(d.batch_surface.z)) { batchZ = d.batch_surface.z; dirtyBatch = true; }
+    dirtyOverlay = true;
+  }
+  function setBatchVisible(on) {
+    showBatch = on;
+    if (!on) batchZ = null;
+    dirtyBatch = true;
+    dirtyOverlay = true;
+  }
+  function drawBatch(now) {
+    dirtyBatch = false;
+    batchShownAt = now;
+    if (!drawn) return;
+    const on = !!(showBatch && batchZ && surface.kind === "exact");
+    const z = on ? (three() ? batchZ : displayZ(batchZ)) : [[0, 0], [0, 0]];
+    Plotly.restyle(three() ? fg : bg, { z: [z], visible: [on] }, [1]);
+  }
+
+  function originOf(d, i) {
+    // where the step started: the server's `at_xy` (the parameters before the update, on the plane)
+    if (Array.isArray(d.at_xy) && isFiniteNum(d.at_xy[0]) && isFiniteNum(d.at_xy[1])) {
+      return { x: d.at_xy[0], y: d.at_xy[1], z: isFiniteNum(d.loss_before) ? d.loss_before : null };
+    }
+    const p = paths[i];
+    if (d.iteration <= 1) return { x: surface.start[0], y: surface.start[1], z: null };
+    for (let k = p.it.length - 1; k >= 0; k--) {
+      if (p.it[k] === d.iteration - 1) return { x: p.x[k], y: p.y[k], z: p.z[k] };
+      if (p.it[k] < d.iteration - 1) break;
+    }
+    return null;
+  }
+
+  function overlay() {
+    dirtyOverlay = false;
+    if (!drawn || !surface) return;
+    const is3 = three();
+    const i = detail ? runs.findIndex((r) => r.name === detail.run) : -1;
+    const o = i >= 0 ? originOf(detail, i) : null;
+    const none = () => ({ x: [], y: [], text: [], z: [] });
+    let ghost = none(), full = none(), batch = none();
+    if (o) {
+      const zO = surface.kind === "exact" ? lifted(isFiniteNum(o.z) ? o.z : surfaceZAt([o.x, o.y])) : pathZ(o.x, o.y, null);
+      if (is3 && surface.kind === "exact" && isFiniteNum(detail.batch_loss)) {
+        ghost = { x: [o.x], y: [o.y], z: [lifted(detail.batch_loss)], text: [t("surface.ghost", { v: fmt(detail.batch_loss, 3) })] };
+      }
+      // grad_xy / full_grad_xy point downhill already (they are −∇ on the drawn plane)
+      const g = detail.full_grad_xy, gb = detail.grad_xy;
+      if (Array.isArray(g) && Array.isArray(gb) && [...g, ...gb].every(isFiniteNum)) {
+        const r = ranges();
+        const span = Math.min(Math.abs(r.x[1] - r.x[0]), Math.abs(r.y[1] - r.y[0]));
+        const big = Math.max(Math.hypot(g[0], g[1]), Math.hypot(gb[0], gb[1]));
+        if (big > 0) {
+          const s = (0.2 * span) / big; // the longer arrow is 20% of the view; both share one scale
+          const arrow = (v, label) => ({ x: [o.x, o.x + s * v[0]], y: [o.y, o.y + s * v[1]], z: [zO, zO], text: ["", label] });
+          full = arrow(g, "−∇L");
+          batch = arrow(gb, "−∇L_B");
+        }
+      }
+    }
+    const color = i >= 0 ? runs[i].color : INK;
+    const heads = headPoints();
+    const U = undefined;
+    // One restyle for all of it; `undefined` leaves a trace's attribute alone.
+    const idx = [tGhost(), tArrowFull(), tArrowBatch(), ...runs.map((_, k) => tHead(k))];
+    const upd = {
+      x: [ghost.x, full.x, batch.x, ...heads.map((h) => [h.x])],
+      y: [ghost.y, full.y, batch.y, ...heads.map((h) => [h.y])],
+      text: [ghost.text, full.text, batch.text, ...runs.map((_, k) => headText(k))],
+      textposition: [U, U, U, ...heads.map((h, k) => headPosition(k, h))],
+      "line.color": [U, U, color, ...runs.map(() => U)],
+      "marker.color": [U, U, color, ...runs.map(() => U)],
+      "textfont.color": [U, U, color, ...runs.map(() => U)],
+    };
+    if (is3) upd.z = [ghost.z, full.z, batch.z, ...heads.map((h) => [pathZ(h.x, h.y, h.z)])];
+    Plotly.restyle(fg, upd, idx);
+    caption();
+  }
+
+  function caption() {
+    if (!surface) { captionEl.textContent = ""; return; }
+    const parts = [];
+    if (surface.kind === "exact") {
+      parts.push(t("surface.exact", { a: surface.labels[0], b: surface.labels[1] }));
+    } else {
+      const n = surface.n_params || "";
+      const res = surface.residual;
+      const i = detail ? runs.findIndex((r) => r.name === detail.run) : -1;
+      const cur = i >= 0 ? paths[i].res : null;
+      if (res && isFiniteNum(res.mean)) parts.push(t("surface.projected", { n, pct: `${fmtFixed(res.mean * 100, 0)}%` }));
+      else if (isFiniteNum(cur)) parts.push(t("surface.projected_point", { n, run: tOr("run.", runs[i].name), pct: `${fmtFixed(cur * 100, 0)}%` }));
+      else parts.push(t("surface.projected_pending", { n }));
+    }
+    if (detail && isFiniteNum(detail.angle)) {
+      parts.push(t("surface.angle", { run: tOr("run.", detail.run), i: detail.iteration.toLocaleString("en-US"), deg: fmtFixed(detail.angle, 1) }));
+    }
+    if (showBatch) parts.push(surface.kind === "exact" ? t("surface.batch_contours") : t("surface.no_batch"));
+    captionEl.textContent = parts.join("  ·  ");
+  }
+
+  function setSurface(msg, nParams) {
+    surface = { ...msg, n_params: nParams };
+    redraw();
+  }
+  function setResidual(summary) {
+    if (surface && summary && isFiniteNum(summary.mean)) { surface.residual = summary; caption(); }
+  }
+  function setView(v) { view = v; if (surface) redraw(); }
+  function relabel() { if (surface) redraw(); }
+
+  return { reset, setRuns, setSurface, setResidual, push, flush, setStatus, setDetail, setBatchVisible, setView, relabel,
+    get view() { return view; }, get hasSurface() { return !!surface; }, layers: { bg, fg } };
+}
