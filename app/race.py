@@ -95,6 +95,7 @@ class Race:
                 update=r.update, color=color, trainer=trainers[r.name],
                 iterations_per_epoch=per_epoch, total_iterations=per_epoch * config.epochs,
             )
+        self.residual_sum, self.residual_max, self.residual_count = 0.0, 0.0, 0
         self.start = self.model.get_params()
         self.initial_loss = self.problem.loss_at(self.start)
         self.surface = self._make_surface()
@@ -155,7 +156,11 @@ class Race:
             "status": step.status,
         }
         if not self.exact:
-            point["residual"] = float(residual)
+            share = float(residual)
+            point["residual"] = share
+            self.residual_sum += share
+            self.residual_max = max(self.residual_max, share)
+            self.residual_count += 1
         return point
 
     # -- messages --------------------------------------------------------------------------
@@ -222,12 +227,39 @@ class Race:
 
     def residual_summary(self) -> dict[str, float] | None:
         """Mean and max residual share over every point drawn so far (projected only)."""
+        if self.exact or not self.residual_count:
+            return None
+        return {"mean": self.residual_sum / self.residual_count, "max": self.residual_max}
+
+    def reproject(self, method: str) -> dict[str, Any]:
+        """A new projected plane (PCA of the paths so far, or random) and every point on it."""
         if self.exact:
-            return None
-        shares = [p["residual"] for run in self.runs.values() for p in run.points]
-        if not shares:
-            return None
-        return {"mean": float(np.mean(shares)), "max": float(np.max(shares))}
+            raise ValueError("this surface is exact (two parameters): there is nothing to project")
+        paths = {name: np.array([p["params"] for p in run.points])
+                 for name, run in self.runs.items() if run.points}
+        if method == "pca" and not paths:
+            raise ValueError("the PCA plane needs the paths: start the runs first")
+        seed = self.config.seed + 1 if method == "random" else self.config.seed
+        self.surface = projected_surface(
+            self.model, self.config.loss, self.data.X, self.data.y,
+            paths=paths or None, grid=PROJECTED_GRID, method=method, seed=seed,
+        )
+        self.residual_sum, self.residual_max, self.residual_count = 0.0, 0.0, 0
+        coords: dict[str, list] = {}
+        for name, run in self.runs.items():
+            if not run.points:
+                continue
+            xy, shares = self.surface.project(paths[name])
+            for point, (x, y), share in zip(run.points, xy.tolist(), shares.tolist(),
+                                            strict=True):
+                point["xy"], point["residual"] = [x, y], share
+                self.residual_sum += share
+                self.residual_max = max(self.residual_max, share)
+                self.residual_count += 1
+            coords[name] = {"xy": _clean(xy), "residual": _clean(shares)}
+        message = self.surface_message()
+        message["paths"] = coords
+        return message
 
     def frame_message(self, points: dict[str, list[dict[str, Any]]], t: float) -> dict[str, Any]:
         return {"type": "frame", "generation": self.generation, "t": t, "runs": points}
@@ -289,6 +321,8 @@ class Race:
             "grad": None if step.grad is None else _clean(step.grad),
             "grad_norm": step.grad_norm,
             "full_grad": _clean(full_grad),
+            "full_grad_norm": _clean(np.linalg.norm(full_grad)),
+            "residual_summary": self.residual_summary(),
             "params_before": _clean(prev),
             "params": _clean(step.params),
             "param_names": self.model.param_names() if self.model.n_params <= 12 else None,

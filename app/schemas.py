@@ -132,6 +132,12 @@ class TrainConfig(_Strict):
 class StartMessage(_Strict):
     type: Literal["start"]
     config: TrainConfig = Field(default_factory=TrainConfig)
+    paused: bool = False  # set up everything (surface, data, start point) but wait for resume
+
+
+class ReprojectMessage(_Strict):
+    type: Literal["reproject"]
+    method: Literal["pca", "random"] = "pca"
 
 
 class SpeedMessage(_Strict):
@@ -164,6 +170,7 @@ MESSAGES: dict[str, type[BaseModel]] = {
     "step": BareMessage,
     "stop": BareMessage,
     "present": PresentMessage,
+    "reproject": ReprojectMessage,
     "end_presentation": BareMessage,
 }
 

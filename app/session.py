@@ -180,7 +180,7 @@ class Session:
     async def handle(self, msg: Any) -> None:
         kind = msg.type
         if kind == "start":
-            await self.start(msg.config)
+            await self.start(msg.config, msg.paused)
         elif kind == "speed":
             self.speed = float(msg.value)
             await self.send_state()
@@ -188,6 +188,8 @@ class Session:
             await self.present(msg.room, msg.token)
         elif kind == "end_presentation":
             await self.end_presentation()
+        elif kind == "reproject":
+            await self.reproject(msg.method)
         elif kind == "inspect":
             if self.race is not None and msg.run not in self.race.runs:
                 raise ClientError(
@@ -210,6 +212,25 @@ class Session:
             self.pending_steps += 1
         elif kind == "stop":
             self.stop_requested = True
+        self.poke()
+
+    async def reproject(self, method: str) -> None:
+        """Draw the race on a new plane (PCA of the paths so far): a new surface, every point on it.
+
+        The race is paused meanwhile, so no point is projected on the old plane after this.
+        """
+        race = self.race
+        if race is None:
+            raise ClientError("nothing to project: send a start first", "no_run", "type")
+        was_paused, self.paused = self.paused, True
+        try:
+            message = await anyio.to_thread.run_sync(race.reproject, method)
+        except ValueError as exc:
+            raise ClientError(str(exc), "cannot_reproject", "method") from None
+        finally:
+            self.paused = was_paused
+        if race is self.race:
+            await self.send(message)
         self.poke()
 
     # -- presenting to a room ------------------------------------------------------------------
@@ -257,7 +278,7 @@ class Session:
         await self.send({"type": "state", "paused": self.paused, "speed": self.speed,
                          "generation": self.generation})
 
-    async def start(self, config: TrainConfig) -> None:
+    async def start(self, config: TrainConfig, paused: bool = False) -> None:
         self.generation += 1
         generation = self.generation
         self.race = None  # the pacer drops the old race at once
@@ -269,12 +290,14 @@ class Session:
         if generation != self.generation:  # a newer start arrived meanwhile
             return
         self.speed, self.pacing = config.speed, config.pacing
-        self.paused, self.pending_steps, self.stop_requested = False, 0, False
+        self.paused, self.pending_steps, self.stop_requested = paused, 0, False
         self.credit = {name: 0.0 for name in race.runs}
         if self.inspected not in race.runs:
             self.inspected = next(iter(race.runs))
         await self.send(race.started_message())
         await self.send(race.surface_message())
+        if paused:
+            await self.send_state()
         self.race = race
         log.info("race %s started: %s, %s runs", generation, config.dataset, len(race.runs))
         self.poke()

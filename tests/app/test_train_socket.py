@@ -311,3 +311,40 @@ def test_a_flood_of_messages_is_rate_limited_and_the_socket_survives(client):
     time.sleep(1.5)  # the bucket refills
     client.send({"type": "start", "config": {"speed": 0, "epochs": 1, "n_samples": 10}})
     client.until("done")
+
+
+def test_a_paused_start_shows_the_setup_and_waits_for_resume(client):
+    client.send({"type": "start", "config": {"epochs": 2}, "paused": True})
+    assert client.recv()["type"] == "started"
+    assert client.recv()["type"] == "surface"
+    state = client.recv()
+    assert state["type"] == "state" and state["paused"] is True
+    with pytest.raises(TimeoutError):
+        client.recv(timeout=0.5)  # no frame until resume
+    client.send({"type": "resume"})
+    frame, _ = client.until("frame")
+    assert all(pts[0]["iteration"] == 1 for pts in frame["runs"].values())
+
+
+def test_reproject_draws_every_point_on_the_pca_plane(client):
+    config = {"dataset": "moons", "hidden": [4], "n_samples": 50, "epochs": 3, "speed": 0}
+    client.send({"type": "start", "config": config})
+    first_surface, _ = client.until("surface")
+    assert first_surface["method"].startswith("random")
+    done, seen = client.until("done")
+    counts = {name: len(pts) for name, pts in points_by_run(seen).items()}
+    client.send({"type": "reproject", "method": "pca"})
+    surface, _ = client.until("surface")
+    assert surface["method"].startswith("PCA")
+    assert {name: len(p["xy"]) for name, p in surface["paths"].items()} == counts
+    assert surface["residual"]["mean"] <= surface["residual"]["max"] <= 1
+    # The paths lie closer to the PCA plane than to the random one.
+    assert surface["residual"]["mean"] < done["residual"]["mean"]
+
+
+def test_reproject_on_an_exact_surface_is_an_error(client):
+    client.send({"type": "start", "config": {"speed": 0, "epochs": 1}})
+    client.until("done")
+    client.send({"type": "reproject"})
+    err, _ = client.until("error")
+    assert err["code"] == "cannot_reproject"
