@@ -382,6 +382,8 @@ def parse_upload(body: bytes) -> dict[str, Any]:
         raise ValueError("the file is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"the file is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ValueError("the file is nested too deeply to be an export") from None
     return load_export(data)
 
 

@@ -116,7 +116,8 @@ def qr_svg(text: str) -> bytes:
     return out.getvalue()
 
 
-@router.get("/qr.svg")
+@router.get("/qr.svg", response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {}}, "description": "an SVG QR code"}})
 def qr(data: str = "") -> Response:
     """The QR code of `data` (1 to 2,000 characters), drawn on the server."""
     if not 1 <= len(data) <= MAX_QR_CHARS:
@@ -156,8 +157,11 @@ async def check_export(request: Request) -> dict[str, bool]:
     return {"ok": True}
 
 
-@router.post("/export/{fmt}")
-async def export_run(fmt: str, body: Annotated[Any, Body()] = None) -> Response:
+@router.post("/export/{fmt}", response_class=Response, responses={200: {
+    "content": {"text/csv": {}, "application/json": {}, "text/html": {}},
+    "description": "the file, as an attachment"}})
+async def export_run(fmt: Literal["csv", "json", "html"],
+                     body: Annotated[Any, Body()] = None) -> Response:
     """The comparison recomputed and cut where each run was: as CSV, JSON or an HTML report."""
     if fmt not in export.FORMATS:
         raise HTTPException(status_code=404,

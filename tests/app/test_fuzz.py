@@ -3,8 +3,8 @@
 - HTTP: schemathesis generates requests (valid and invalid) for every operation of
   `/openapi.json` and sends them to the ASGI app; no response may be a 5xx and every 2xx must
   match its documented schema. Bounded and deterministic: 30 examples per operation, derandomized.
-  Known places where the schema and the app disagree, and requests that still make a 500, are
-  pinned by the explicit `xfail(strict=True)` tests at the end, one per bug.
+  Places where the schema and the app once disagreed, and requests that once made a 500, are
+  pinned by explicit tests at the end, one per bug.
 - WebSocket: Hypothesis batches of hostile messages (random JSON of every shape, huge and tiny
   numbers, ints past 2**64, long strings, 10,000-deep nesting, payloads over the 64 KiB cap,
   binary frames, invalid UTF-8, text that is not JSON, NaN / Infinity literals) against the live
@@ -24,7 +24,6 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
-from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -44,13 +43,6 @@ from app.settings import Settings
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings()))
 
 
-def ok_responses_match_schema(ctx, response, case):
-    """The documented schema of a 2xx response holds (error bodies: see the xfail tests below)."""
-    if 200 <= response.status_code < 300:
-        return response_schema_conformance(ctx, response, case)
-    return None
-
-
 @schema.parametrize()
 @settings(max_examples=30, derandomize=True, deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
@@ -58,7 +50,8 @@ def test_http_api_never_answers_5xx(case):
     # Not `positive_data_acceptance`: several bodies are documented as free-form (`Any`) and
     # checked by hand (e.g. /api/link needs "config" or "query"), so a schema-valid body may
     # rightly get a 422.
-    case.call_and_validate(checks=[not_a_server_error, ok_responses_match_schema])
+    case.call_and_validate(checks=[not_a_server_error, status_code_conformance,
+                                  content_type_conformance, response_schema_conformance])
 
 
 # -- WebSocket: strategies -----------------------------------------------------------------------
@@ -247,15 +240,12 @@ def test_a_message_past_the_frame_limit_closes_cleanly_with_a_reason(live_server
     assert_healthy(live_server)
 
 
-# -- HTTP: known bugs, pinned one by one ---------------------------------------------------------
+# -- HTTP: bugs found by fuzzing, each pinned by a test ---------------------------------------------------------
 def _post_json_text(base: str, path: str, text: str | bytes) -> httpx.Response:
     return httpx.post(base + path, content=text, timeout=60,
                       headers={"content-type": "application/json"})
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="app bug: POST /api/runs answers 500 for NaN/Infinity or "
-                   "1e400: FastAPI's default 422 handler echoes the non-finite `input` and "
-                   "Starlette's JSONResponse (allow_nan=False) raises")
 @pytest.mark.parametrize("body", ['{"lr": NaN}', '{"lr": Infinity}', '{"noise": -Infinity}',
                                   '{"lr": 1e400}'])
 def test_runs_refuses_non_finite_numbers_with_422(live_server, body):
@@ -263,9 +253,6 @@ def test_runs_refuses_non_finite_numbers_with_422(live_server, body):
     assert r.status_code == 422, (r.status_code, r.text[:200])
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="app bug: POST /api/runs answers 500 for a lone surrogate "
-                   "(\\ud800) in any string: FastAPI's default 422 handler echoes the `input` and "
-                   "encoding it as UTF-8 raises UnicodeEncodeError")
 @pytest.mark.parametrize("body", [
     '{"runs": [{"name": "\\ud800x", "batch_size": 1}]}',
     '{"dataset": "\\udfff"}',
@@ -275,8 +262,6 @@ def test_runs_refuses_lone_surrogates_with_422(live_server, body):
     assert r.status_code == 422, (r.status_code, r.text[:200])
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="app bug: POST /api/export/check answers 500 for deeply "
-                   "nested JSON: app/export.py parse_upload does not catch RecursionError")
 @pytest.mark.parametrize("depth", [10_000, 100_000])
 def test_export_check_refuses_deep_nesting_with_422(live_server, depth):
     r = httpx.post(live_server + "/api/export/check", content="[" * depth + "]" * depth,
@@ -296,8 +281,6 @@ def _documented(case) -> None:
                 response_schema_conformance])
 
 
-@pytest.mark.xfail(strict=True, raises=FailureGroup, reason="app bug: hand-made 422s answer {\"detail\": \"text\"} but "
-                   "the schema documents FastAPI's HTTPValidationError (detail: array)")
 @pytest.mark.parametrize("make_case", [
     lambda: schema["/api/qr.svg"]["GET"].Case(query={"data": ""}),
     lambda: schema["/api/link"]["POST"].Case(body={}, media_type="application/json"),
@@ -310,8 +293,6 @@ def test_error_bodies_match_the_documented_schema(make_case):
     _documented(make_case())
 
 
-@pytest.mark.xfail(strict=True, raises=FailureGroup, reason="app bug: statuses and content types the schema omits: "
-                   "export/check's 422, export/{fmt}'s 404, qr.svg's image/svg+xml")
 @pytest.mark.parametrize("make_case", [
     lambda: schema["/api/export/check"]["POST"].Case(),
     lambda: schema["/api/export/{fmt}"]["POST"].Case(
