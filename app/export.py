@@ -26,7 +26,6 @@ from plotly.subplots import make_subplots
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.race import Race
-from app.routes.train import MAX_HEADLESS_ITERATIONS
 from app.schemas import TrainConfig, first_error
 
 FORMAT = "descent-playground/1"
@@ -45,6 +44,10 @@ CSV_COLUMNS = ("run", "iteration", "epoch", "batch_size", "samples", "batch_loss
 _POINT_KEYS = ("iteration", "epoch", "batch_size", "samples", "batch_loss", "loss", "xy",
                "params", "status")
 _SECTIONS = ("config", "started", "surface", "runs", "done")
+
+
+#: The most iterations, over all runs, that one headless run or export may compute.
+MAX_HEADLESS_ITERATIONS = 200_000
 
 
 class ExportError(ValueError):
@@ -103,7 +106,7 @@ def _check_work(race: Race, cuts: Mapping[str, int]) -> None:
 
 def compute(config: TrainConfig, iterations: Mapping[str, int] | None = None) -> dict[str, Any]:
     """The comparison as the JSON export, each run cut at `iterations[name]` (default: all)."""
-    race = Race(config, generation=1)
+    race = Race(config, generation=1, keep_all=True)
     cuts = _cuts(race, iterations)
     _check_work(race, cuts)
     for name, run in race.runs.items():
@@ -115,7 +118,7 @@ def compute(config: TrainConfig, iterations: Mapping[str, int] | None = None) ->
         "config": config.model_dump(),
         "started": race.started_message(),
         "surface": race.surface_message(),
-        "runs": {name: run.points for name, run in race.runs.items()},
+        "runs": {name: run.history() for name, run in race.runs.items()},
         "done": race.done_message(),
     }
 

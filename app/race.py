@@ -23,6 +23,11 @@ SURFACE_GRID = 51
 PROJECTED_GRID = 41
 FORWARD_SAMPLES = 8  # samples of the batch shown in the step panel
 PREDICTION_GRID = 40  # data view: points of the line / side of the probability grid
+#: What a live session keeps of its history (points and their parameters): about this many
+#: bytes. Beyond it the older half of each run is thinned to every other point, and the
+#: timeline and the room's late joiners say the history is thinned.
+HISTORY_BYTES = 16 * 1024 * 1024
+POINT_BYTES = 400  # a point's dict, without its parameters
 
 
 def _clean(values: Any) -> Any:
@@ -50,7 +55,19 @@ class Run:
     last: Step | None = None
     status: str = "running"
     samples: int = 0
-    points: list[dict[str, Any]] = field(default_factory=list)
+    points: list[dict[str, Any]] = field(default_factory=list)  # without "params"
+    param_rows: list[np.ndarray] = field(default_factory=list)  # each point's parameters
+
+    def history(self) -> list[dict[str, Any]]:
+        """The points kept so far, each with its parameters, as the frames carried them."""
+        return [{**p, "params": _clean(row)} for p, row in zip(self.points, self.param_rows,
+                                                                 strict=True)]
+
+    def thin(self) -> None:
+        """Keep every other point of the older half."""
+        half = len(self.points) // 2
+        self.points = self.points[:half:2] + self.points[half:]
+        self.param_rows = self.param_rows[:half:2] + self.param_rows[half:]
 
     @property
     def going(self) -> bool:
@@ -63,9 +80,10 @@ class Run:
 class Race:
     """The runs of one comparison, their shared problem and the surface they are drawn on."""
 
-    def __init__(self, config: TrainConfig, generation: int) -> None:
+    def __init__(self, config: TrainConfig, generation: int, keep_all: bool = False) -> None:
         self.config = config
         self.generation = generation
+        self.thinned = False
         spec = DATASETS[config.dataset]
         self.data = make_dataset(
             config.dataset,
@@ -96,6 +114,9 @@ class Race:
                 iterations_per_epoch=per_epoch, total_iterations=per_epoch * config.epochs,
             )
         self.residual_sum, self.residual_max, self.residual_count = 0.0, 0.0, 0
+        self.max_kept = None if keep_all else max(
+            2000, HISTORY_BYTES // (8 * self.model.n_params + POINT_BYTES))
+        self.kept = 0
         self.start = self.model.get_params()
         self.initial_loss = self.problem.loss_at(self.start)
         self.surface = self._make_surface()
@@ -132,7 +153,16 @@ class Race:
         run.status = step.status
         run.samples += step.batch_size
         point = self.point(run, step)
-        run.points.append(point)
+        kept = dict(point)
+        del kept["params"]
+        run.points.append(kept)
+        run.param_rows.append(step.params)
+        self.kept += 1
+        if self.max_kept is not None and self.kept > self.max_kept:
+            for each in self.runs.values():
+                each.thin()
+            self.kept = sum(len(each.points) for each in self.runs.values())
+            self.thinned = True
         return point
 
     def stop(self) -> None:
@@ -235,8 +265,7 @@ class Race:
         """A new projected plane (PCA of the paths so far, or random) and every point on it."""
         if self.exact:
             raise ValueError("this surface is exact (two parameters): there is nothing to project")
-        paths = {name: np.array([p["params"] for p in run.points])
-                 for name, run in self.runs.items() if run.points}
+        paths = {name: np.array(run.param_rows) for name, run in self.runs.items() if run.points}
         if method == "pca" and not paths:
             raise ValueError("the PCA plane needs the paths: start the runs first")
         seed = self.config.seed + 1 if method == "random" else self.config.seed
@@ -263,6 +292,14 @@ class Race:
 
     def frame_message(self, points: dict[str, list[dict[str, Any]]], t: float) -> dict[str, Any]:
         return {"type": "frame", "generation": self.generation, "t": t, "runs": points}
+
+    def history_message(self) -> dict[str, Any]:
+        """Every point kept so far, as one frame (marked when the history was thinned)."""
+        message = self.frame_message(
+            {name: run.history() for name, run in self.runs.items() if run.points}, time.time())
+        if self.thinned:
+            message["thinned"] = True
+        return message
 
     def done_message(self) -> dict[str, Any]:
         return {

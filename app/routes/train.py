@@ -7,14 +7,12 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, HTTPException, WebSocket
 
-from app.race import Race
+from app.export import compute
 from app.schemas import TrainConfig
 from app.session import serve_session
 
 router = APIRouter()
 
-#: The most iterations, over all runs, that one headless request may compute.
-MAX_HEADLESS_ITERATIONS = 200_000
 
 
 @router.websocket("/ws/train")
@@ -23,24 +21,12 @@ async def train_socket(websocket: WebSocket) -> None:
 
 
 def run_headless(config: TrainConfig) -> dict[str, Any]:
-    """The whole comparison, computed at once: config, surface and every run's points."""
-    race = Race(config, generation=1)
-    planned = sum(run.total_iterations for run in race.runs.values())
-    if planned > MAX_HEADLESS_ITERATIONS:
-        raise ValueError(
-            f"this config needs up to {planned} iterations; a headless run may compute at most "
-            f"{MAX_HEADLESS_ITERATIONS} (lower epochs or n_samples, or use bigger batches)"
-        )
-    for run in race.runs.values():
-        while race.advance(run) is not None:
-            pass
-    return {
-        "config": config.model_dump(),
-        "started": race.started_message(),
-        "surface": race.surface_message(),
-        "runs": {name: run.points for name, run in race.runs.items()},
-        "done": race.done_message(),
-    }
+    """The whole comparison, computed at once: config, surface and every run's points.
+
+    The same document as the JSON export (the page can load it back), within the same caps on
+    iterations and on numbers held.
+    """
+    return compute(config)
 
 
 @router.post("/api/runs")

