@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import socket
 import sys
 import threading
@@ -36,7 +37,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=_port, help="TCP port (default 8000)")
     parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.lower)
     parser.add_argument("--open", action="store_true", help="open the page in a web browser")
+    parser.add_argument("--workers", type=_workers, default=1,
+                        help="worker processes (default 1); more than one needs REDIS_URL, "
+                             "so that presenter rooms are shared between them")
     return parser.parse_args(argv)
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"must be an integer in [1, 64], got {text!r}")
+    return value
 
 
 def lan_addresses() -> list[str]:
@@ -93,6 +107,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"descent-playground: error: {exc}", file=sys.stderr)
         return 2
+    if args.workers > 1 and not settings.redis_url:
+        print("descent-playground: error: --workers above 1 needs REDIS_URL: a presenter room "
+              "lives in one process otherwise, and its viewers may land on another",
+              file=sys.stderr)
+        return 2
 
     import uvicorn
 
@@ -106,6 +125,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         threading.Thread(
             target=_open_when_up, args=(settings.host, settings.port, links[0]), daemon=True
         ).start()
+    if args.workers > 1:
+        # Each worker builds its own app from the environment: pass the overrides on.
+        os.environ.update({"DESCENT_HOST": settings.host, "DESCENT_PORT": str(settings.port),
+                           "DESCENT_LOG_LEVEL": settings.log_level})
+        uvicorn.run("app.main:create_app", factory=True, workers=args.workers,
+                    host=settings.host, port=settings.port, log_level=settings.log_level,
+                    ws_per_message_deflate=False)
+        return 0
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -20,9 +20,9 @@ from engine.descent import RunSpec, iterations_per_epoch, start_runs
 from engine.surface import Surface, exact_surface, projected_surface, surface_values
 
 SURFACE_GRID = 51
-PROJECTED_GRID = 41
+PROJECTED_GRID = 31
 FORWARD_SAMPLES = 8  # samples of the batch shown in the step panel
-PREDICTION_GRID = 40  # data view: points of the line / side of the probability grid
+PREDICTION_GRID = 30  # data view: points of the line / side of the probability grid
 #: What a live session keeps of its history (points and their parameters): about this many
 #: bytes. Beyond it the older half of each run is thinned to every other point, and the
 #: timeline and the room's late joiners say the history is thinned.

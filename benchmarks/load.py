@@ -120,13 +120,37 @@ async def session(base: str, index: int) -> Result:
     return result
 
 
+def tree(pid: int) -> list[int]:
+    """`pid` and its descendants (uvicorn --workers N: the supervisor and its workers)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        todo.extend(int(c) for c in children)
+    return out
+
+
+def rss_now(pid: int) -> float:
+    """VmRSS (MB) of the server: the process and its workers, summed."""
+    total = 0.0
+    for p in tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except OSError:
+            pass
+    return total
+
+
 async def sample_rss(pid: int, peak: list[float], stop: asyncio.Event) -> None:
-    """Peak VmRSS (MB) of `pid`, every 0.2 s until `stop`."""
-    path = Path(f"/proc/{pid}/status")
+    """Peak RSS (MB) of the server's processes, every 0.2 s until `stop`."""
     while not stop.is_set():
-        for line in path.read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                peak[0] = max(peak[0], int(line.split()[1]) / 1024)
+        peak[0] = max(peak[0], rss_now(pid))
         try:
             await asyncio.wait_for(stop.wait(), 0.2)
         except TimeoutError:
@@ -134,19 +158,18 @@ async def sample_rss(pid: int, peak: list[float], stop: asyncio.Event) -> None:
 
 
 def cpu_seconds(pid: int | None = None) -> float:
-    """User + system CPU seconds of `pid` (/proc/PID/stat), or of this process."""
+    """User + system CPU seconds of the server's processes, or of this process."""
     if pid is None:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return usage.ru_utime + usage.ru_stime
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_now(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    total = 0.0
+    for p in tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -116,3 +117,11 @@ def test_pages_carry_security_headers(live_server):
     assert headers["Referrer-Policy"] == "no-referrer"
 
 
+
+
+def test_several_workers_need_redis_for_the_rooms():
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    r = subprocess.run([sys.executable, "-m", "app.cli", "--workers", "2"], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert "REDIS_URL" in r.stderr
