@@ -1,4 +1,17 @@
-// Shared helpers: the run colours and number formatting (formatting only, never maths).
+// Shared helpers: the run colours, number formatting (formatting only, never maths) and the
+// plots' one modebar button.
+
+import { t } from "./i18n.js";
+
+export const $ = (id) => document.getElementById(id);
+
+/** Save `href` (a data: or blob: URL) as the file `name`. */
+export function download(href, name) {
+  const a = Object.assign(document.createElement("a"), { href, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
 
 /** Okabe-Ito, colour-blind safe: one colour per run, the same in every view. */
 export const RUN_COLORS = ["#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7"];
@@ -68,4 +81,53 @@ export function isFiniteNum(v) {
 export function plotFont(delta = 0) {
   const large = document.body.classList.contains("large");
   return (large ? 17 : 13) + delta;
+}
+
+/** Index of the last entry of the ascending array `arr` that is <= v (−1 if none). */
+export function lastLE(arr, v, key = (x) => x) {
+  let lo = 0, hi = arr.length - 1, best = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (key(arr[mid]) <= v) { best = mid; lo = mid + 1; } else hi = mid - 1;
+  }
+  return best;
+}
+
+/** The layout every plot shares, with `o` on top. */
+export const plotLayout = (o) => ({ font: { family: FONT, size: plotFont(), color: INK }, paper_bgcolor: "rgba(0,0,0,0)",
+  hovermode: "closest", showlegend: false, ...o });
+
+/** Plotly's config. With `layers` (stacked plot divs, the top one last) the modebar shows one
+ *  camera button that saves what you see, every layer, as one PNG; without, no modebar. */
+export function plotConfig(layers, name) {
+  const base = { displaylogo: false, responsive: true, scrollZoom: false };
+  if (!layers) return { ...base, displayModeBar: false };
+  return { ...base, displayModeBar: true, modeBarButtons: [[{ name: "toImage", title: t("plot.png"),
+    icon: window.Plotly.Icons.camera, click: () => savePng(layers, name) }]] };
+}
+
+async function savePng(layers, name) {
+  const { offsetWidth: w, offsetHeight: h } = layers[0];
+  const canvas = Object.assign(document.createElement("canvas"), { width: 2 * w, height: 2 * h });
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, 2 * w, 2 * h);
+  for (const div of layers.filter((d) => d._fullLayout)) { // the 3-D view purges its lower layer
+    const img = new Image();
+    img.src = await window.Plotly.toImage(div, { format: "png", width: w, height: h, scale: 2 });
+    await img.decode();
+    ctx.drawImage(img, 0, 0);
+  }
+  download(canvas.toDataURL("image/png"), `${name}.png`);
+}
+
+/** A POST (JSON, or raw bytes); throws the server's `detail` (or the status) when it refuses. */
+export async function post(url, body, raw) {
+  const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" },
+    body: raw ? body : body && JSON.stringify(body) });
+  if (!res.ok) {
+    const data = await res.json().catch(() => ({}));
+    throw new Error(typeof data.detail === "string" ? data.detail : `HTTP ${res.status}`);
+  }
+  return res;
 }

@@ -1,14 +1,16 @@
 // The top bar: dataset and model settings, learning rate (log slider with the 2/λ_max mark),
 // batch size, epochs, stopping, speed and pacing; the buttons, keyboard keys, the phone drawer
-// and the help pop-up. It reads the form into a `config` and tells main.js what the user did.
+// and the help pop-up. It reads the form into a `config`, sets the form from one (a share link,
+// a loaded file) and tells main.js what the user did.
 
 import { t, tOr, onLangChange } from "./i18n.js";
-import { fmt } from "./common.js";
+import { $, fmt } from "./common.js";
 
-const $ = (id) => document.getElementById(id);
 const LR_MIN = 0.001;
 const LR_MAX = 10;
 const BATCHES = [2, 4, 8, 16, 32, 64, 128, 256];
+const DEFAULT_RUNS = [{ name: "SGD", batch_size: 1, update: "sgd" }, { name: "Mini-batch", batch_size: 32, update: "sgd" },
+  { name: "Full batch", batch_size: null, update: "sgd" }];
 
 export function createControls({ onStart, onPause, onStep, onReset, onConfigChange, onSpeed, onError }) {
   const els = {
@@ -26,6 +28,8 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
   let lrLimit = null;
   let status = "idle";
   let debounce = null;
+  let locked = false; // a replay: the form shows the file's config and cannot change it
+  let runs = DEFAULT_RUNS; // the contestants (a link may bring others); the batch field sets the mini-batch one
 
   // ---- batch sizes: powers of two
   for (const b of BATCHES) {
@@ -35,6 +39,8 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
     els.batch.append(o);
   }
   els.batch.value = "32";
+  /** The run the batch-size field controls: "Mini-batch", else the first with a batch above 1. */
+  function batchRun() { return runs.find((r) => r.name === "Mini-batch") || runs.find((r) => r.batch_size > 1); }
 
   // ---- datasets
   function spec() { return datasets.find((d) => d.name === els.dataset.value) || null; }
@@ -154,7 +160,7 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
   }
   function showSpeed() {
     els.speedOut.textContent = els.speedMax.checked ? t("ctl.speed_max") : `${speedValue()} ${t("ctl.speed_unit")}`;
-    els.speed.disabled = els.speedMax.checked;
+    els.speed.disabled = els.speedMax.checked || locked;
   }
   els.speed.addEventListener("input", showSpeed);
   els.speed.addEventListener("change", () => onSpeed(speedValue()));
@@ -169,17 +175,22 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
   els.form.addEventListener("submit", (ev) => ev.preventDefault());
 
   function configChanged() {
-    // only a change made while runs are going restarts them (Start reads the form anyway)
     clearTimeout(debounce);
-    if (status !== "running" && status !== "paused") return;
-    debounce = setTimeout(() => onConfigChange(), 150);
+    debounce = setTimeout(() => { debounce = null; onConfigChange(); }, 150);
+  }
+  /** A change still waiting for its debounce happens now (before Start or Step reads the form). */
+  function flushChange() {
+    if (debounce === null) return;
+    clearTimeout(debounce);
+    debounce = null;
+    onConfigChange();
   }
 
   function parseHidden() {
     const raw = els.hidden.value.trim();
     if (!raw) { els.hidden.removeAttribute("aria-invalid"); return []; }
     const parts = raw.split(/[\s,]+/).filter(Boolean).map(Number);
-    const ok = parts.length <= 4 && parts.every((n) => Number.isInteger(n) && n >= 1 && n <= 32);
+    const ok = parts.length <= 4 && parts.every((n) => Number.isInteger(n) && n >= 1 && n <= 16);
     if (!ok) { els.hidden.setAttribute("aria-invalid", "true"); return null; }
     els.hidden.removeAttribute("aria-invalid");
     return parts;
@@ -211,11 +222,7 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
       pacing: els.pacing.value,
       target_loss: numOrNull(els.target),
       patience: numOrNull(els.patience) === null ? null : intOr(els.patience, null),
-      runs: [
-        { name: "SGD", batch_size: 1, update: "sgd" },
-        { name: "Mini-batch", batch_size: Number(els.batch.value), update: "sgd" },
-        { name: "Full batch", batch_size: null, update: "sgd" },
-      ],
+      runs: runs.map((r) => (r === batchRun() ? { ...r, batch_size: Number(els.batch.value) } : { ...r })),
     };
     const noise = numOrNull(els.noise);
     if (noise !== null) config.noise = noise;
@@ -224,17 +231,39 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
     return config;
   }
 
-  /** Show the server's resolved config (it may have filled defaults). */
-  function showConfig(c) {
+  /** Every control from a config: a share link's, a saved run's, or the server's resolved one. */
+  function setConfig(c) {
     if (!c) return;
-    if (c.dataset && els.dataset.value !== c.dataset && datasets.some((d) => d.name === c.dataset)) {
-      els.dataset.value = c.dataset;
-      applyDatasetDefaults();
+    const put = (input, v) => { input.value = v === null || v === undefined ? "" : String(v); };
+    if (Array.isArray(c.runs) && c.runs.length) runs = c.runs.map((r) => ({ ...r }));
+    const mb = batchRun();
+    $("f-batch").hidden = !mb;
+    if (mb) {
+      if (![...els.batch.options].some((o) => o.value === String(mb.batch_size))) els.batch.add(new Option(mb.batch_size, mb.batch_size));
+      put(els.batch, mb.batch_size);
     }
-    if (typeof c.noise === "number") els.noise.value = String(c.noise);
-    if (typeof c.n_samples === "number") els.samples.value = String(c.n_samples);
+    if (els.dataset.value !== c.dataset && datasets.some((d) => d.name === c.dataset)) { els.dataset.value = c.dataset; applyDatasetDefaults(); }
+    if (typeof c.noise === "number") put(els.noise, c.noise);
+    if (typeof c.n_samples === "number") put(els.samples, c.n_samples);
     if (typeof c.loss === "string") fillLosses(c.loss);
-    if (typeof c.n_classes === "number" && spec() && spec().has_classes) els.classes.value = String(c.n_classes);
+    if (typeof c.n_classes === "number" && spec() && spec().has_classes) put(els.classes, c.n_classes);
+    put(els.hidden, (c.hidden || []).join(","));
+    for (const [input, v] of [[els.activation, c.activation], [els.seed, c.seed], [els.epochs, c.epochs], [els.pacing, c.pacing]]) if (v !== undefined) put(input, v);
+    put(els.target, c.target_loss);
+    put(els.patience, c.patience);
+    if (c.lr > 0) { put(els.lr, c.lr); els.lrRange.value = String(lrToPos(c.lr)); placeLrMark(); }
+    if (typeof c.speed === "number") {
+      els.speedMax.checked = c.speed === 0;
+      if (c.speed > 0) els.speed.value = String(Math.log10(c.speed));
+      showSpeed();
+    }
+  }
+
+  function setLocked(on) {
+    locked = on;
+    for (const e of els.form.querySelectorAll("input, select")) e.disabled = on;
+    showSpeed();
+    setStatus(status);
   }
 
   function setLrLimit(v) {
@@ -246,12 +275,13 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
   function setStatus(s) {
     status = s;
     els.start.textContent = t(s === "paused" ? "btn.resume" : s === "done" ? "btn.again" : "btn.start");
-    els.start.disabled = s === "running";
-    els.pause.disabled = s !== "running";
+    els.start.disabled = s === "running" || locked;
+    els.pause.disabled = s !== "running" || locked;
+    els.step.disabled = locked;
   }
-  els.start.addEventListener("click", () => onStart());
+  els.start.addEventListener("click", () => { flushChange(); onStart(); });
   els.pause.addEventListener("click", () => onPause());
-  els.step.addEventListener("click", () => onStep());
+  els.step.addEventListener("click", () => { flushChange(); onStep(); });
   els.reset.addEventListener("click", () => onReset());
 
   function typing(target) {
@@ -260,12 +290,15 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
     return tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || target.isContentEditable;
   }
   document.addEventListener("keydown", (ev) => {
-    if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) return;
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target) || document.querySelector("dialog[open]")) return;
+    if (document.body.classList.contains("viewer")) return;
     if (ev.key === " " || ev.code === "Space") {
       ev.preventDefault();
+      flushChange();
       if (status === "running") onPause(); else onStart();
     } else if (ev.key === "ArrowRight") {
       ev.preventDefault();
+      flushChange();
       onStep();
     } else if (ev.key === "r" || ev.key === "R") {
       ev.preventDefault();
@@ -327,5 +360,5 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
   showSpeed();
   setStatus("idle");
 
-  return { loadDatasets, getConfig, showConfig, setLrLimit, setStatus, speedValue, setDrawer };
+  return { loadDatasets, getConfig, setConfig, setLocked, setLrLimit, setStatus, speedValue, setDrawer };
 }

@@ -11,13 +11,14 @@ export function createCounters(root, { onPick }) {
   let epochs = 0;
   let dirty = false;
   let inspected = null;
+  let at = null;        // timeline: per run the point shown instead of the latest (null = live)
 
   function empty() {
     root.textContent = "";
     root.append(el("p", "empty-note", t("cnt.empty")));
   }
 
-  function reset() { rows = []; runs = []; empty(); }
+  function reset() { rows = []; runs = []; at = null; empty(); }
 
   function setRuns(list, config) {
     runs = list.map((r) => ({ ...r, status: "running", iteration: 0, epoch: 0, loss: null, divergedAt: null }));
@@ -83,14 +84,18 @@ export function createCounters(root, { onPick }) {
   }
 
   function setInspected(name) { inspected = name; dirty = true; }
+  function setCursor(points) { at = points; dirty = true; }
 
   function render() {
-    runs.forEach((r, i) => {
+    runs.forEach((live, i) => {
       const w = rows[i];
+      const p = at && at[i];
+      const r = p ? { ...live, iteration: p.iteration, epoch: p.epoch, loss: p.loss, status: p.status || "running" } : live;
       w.row.classList.toggle("inspected", r.name === inspected);
-      w.row.dataset.status = r.status;
+      const st = r.status === "running" && !r.iteration ? "idle" : r.status; // "ready" before the first step
+      w.row.dataset.status = st;
       w.name.textContent = tOr("run.", r.name);
-      w.status.textContent = r.status === "diverged" ? t("status.diverged_at", { i: fmtInt(r.divergedAt) }) : t(`status.${r.status}`);
+      w.status.textContent = st === "diverged" ? t("status.diverged_at", { i: fmtInt(r.divergedAt) }) : t(`status.${st}`);
       w.ep.textContent = `${t("cnt.epoch")} ${fmtInt(r.epoch)}/${fmtInt(epochs)}`;
       w.it.textContent = `${t("cnt.iteration")} ${fmtInt(r.iteration)}/${fmtInt(r.total_iterations)}`;
       w.loss.textContent = `${t("cnt.loss")} ${fmt(r.loss, 4)}`;
@@ -113,5 +118,5 @@ export function createCounters(root, { onPick }) {
   function relabel() { if (runs.length) { dirty = true; render(); } else empty(); }
 
   empty();
-  return { reset, setRuns, update, setStatus, finish, setInspected, flush, relabel };
+  return { reset, setRuns, update, setStatus, finish, setInspected, setCursor, flush, relabel };
 }

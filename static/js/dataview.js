@@ -2,7 +2,7 @@
 // probability grid (and its 0.5 boundary) for classification. Numbers come from `detail.prediction`.
 
 import { t, tOr } from "./i18n.js";
-import { CLASS_COLORS, CLASS_SYMBOLS, INK, GRID, FONT, plotFont, isFiniteNum } from "./common.js";
+import { CLASS_COLORS, CLASS_SYMBOLS, INK, GRID, plotFont, isFiniteNum, plotConfig, plotLayout } from "./common.js";
 
 export function createDataView(root) {
   // Two stacked plots with identical axes: the dataset (up to 5,000 points, drawn once per run)
@@ -114,21 +114,19 @@ export function createDataView(root) {
   }
 
   function layout(bottom, legend) {
-    const font = { family: FONT, size: plotFont(), color: INK };
     const reg = ds && ds.task === "regression";
-    return {
-      font, margin: { l: 44, r: 10, t: 22, b: 36, autoexpand: false }, paper_bgcolor: "rgba(0,0,0,0)",
-      plot_bgcolor: bottom ? "#fff" : "rgba(0,0,0,0)", dragmode: false,
+    return plotLayout({
+      margin: { l: 44, r: 10, t: 22, b: 36, autoexpand: false }, plot_bgcolor: bottom ? "#fff" : "rgba(0,0,0,0)", dragmode: false,
       showlegend: legend && !reg, legend: { orientation: "h", x: 0, y: 1.0, yanchor: "bottom", font: { size: plotFont(-2) }, bgcolor: "rgba(255,255,255,0.7)" },
-      uirevision: ds ? ds.name : "none", hovermode: "closest",
+      uirevision: ds ? ds.name : "none",
       xaxis: { title: { text: reg ? "x" : "x₁", standoff: 2 }, range: ranges ? ranges.x : undefined, gridcolor: GRID, zeroline: false,
         fixedrange: true, showgrid: bottom, visible: bottom, ...(reg ? {} : { constrain: "domain" }) },
       yaxis: { title: { text: reg ? "y" : "x₂", standoff: 2 }, range: ranges ? ranges.y : undefined, gridcolor: GRID, zeroline: false,
         fixedrange: true, showgrid: bottom, visible: bottom, ...(reg ? {} : { scaleanchor: "x", scaleratio: 1, constrain: "domain" }) },
-    };
+    });
   }
 
-  const CONFIG = { displaylogo: false, responsive: true, displayModeBar: false };
+  const config = (layer) => plotConfig(layer === upper ? [lower, upper] : null, "descent-data");
 
   function flush(now) {
     if (!dirty || !ds || !window.Plotly) return false;
@@ -138,10 +136,10 @@ export function createDataView(root) {
     const reg = ds.task === "regression";
     const [dataLayer, predLayer] = reg ? [lower, upper] : [upper, lower];
     if (!staticDrawn) {
-      Plotly.react(dataLayer, dataTraces, layout(reg, true), CONFIG);
+      Plotly.react(dataLayer, dataTraces, layout(reg, true), config(dataLayer));
       staticDrawn = true;
     }
-    Plotly.react(predLayer, predTraces(), layout(!reg, false), CONFIG);
+    Plotly.react(predLayer, predTraces(), layout(!reg, false), config(predLayer));
     nextAllowed = now + Math.max(0, (performance.now() - t0) * 3 - 16);
     return false;
   }

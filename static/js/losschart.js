@@ -1,9 +1,10 @@
 // Loss curves: per run the batch loss (thin, see-through) and the full-data loss (bold), the
 // run's name at the head of its line; x = iterations, epochs or samples seen; log-scale toggle.
-// The chart keeps every point; it redraws less often when a redraw gets expensive.
+// The chart keeps every point; it redraws less often when a redraw gets expensive. The timeline's
+// iteration k shows as a vertical marker (one per run, in its colour, on the epochs / samples axes).
 
 import { t, tOr } from "./i18n.js";
-import { runColor, INK, GRID, FONT, plotFont, isFiniteNum } from "./common.js";
+import { runColor, INK, GRID, FONT, plotFont, isFiniteNum, lastLE, plotConfig, plotLayout } from "./common.js";
 
 const POSITIONS = ["middle right", "top right", "bottom right", "middle right", "top right", "bottom right"];
 
@@ -17,11 +18,13 @@ export function createLossChart(div) {
   let dirtyHeads = false;
   let yTop = 0;       // linear axis top, fitted to the full-data curves
   let maxFull = 0;    // the largest full-data loss received (kept as points arrive)
+  let cursor = null;  // the timeline's iteration (null = live: no marker)
+  let dirtyCursor = false;
 
   const diverged = new Set();
 
   function reset() {
-    runs = []; data = []; drawn = false; diverged.clear(); maxFull = 0;
+    runs = []; data = []; drawn = false; diverged.clear(); maxFull = 0; cursor = null;
     if (window.Plotly) Plotly.purge(div);
   }
 
@@ -75,24 +78,33 @@ export function createLossChart(div) {
     return out;
   }
 
+  function shapes() {
+    if (cursor === null) return [];
+    const line = (x, color) => ({ type: "line", xref: "x", yref: "paper", x0: x, x1: x, y0: 0, y1: 1,
+      line: { color, width: 2.5, dash: "dot" } });
+    if (xmode === "iterations") return [line(cursor, INK)];
+    return runs.map((r, i) => {
+      const k = lastLE(data[i].it, cursor);
+      return k < 0 ? null : line(xmode === "epochs" ? data[i].ep[k] : data[i].smp[k], r.color);
+    }).filter(Boolean);
+  }
+  function setCursor(k) { cursor = k; dirtyCursor = true; }
+
   function layout() {
-    const font = { family: FONT, size: plotFont(), color: INK };
-    return {
-      font, margin: { l: 58, r: 110, t: 6, b: 46 }, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#fff",
-      showlegend: false, hovermode: "closest", uirevision: `${xmode}`,
+    return plotLayout({
+      margin: { l: 58, r: 110, t: 6, b: 46 }, plot_bgcolor: "#fff", uirevision: `${xmode}`, shapes: shapes(),
       xaxis: { title: { text: t(`loss.x.${xmode}`), standoff: 2 }, gridcolor: GRID, zeroline: false, rangemode: "tozero",
         tickformat: xmode === "epochs" ? "" : ",.6~r", hoverformat: ".2f" },
       yaxis: { title: { text: t("loss.y"), standoff: 4 }, gridcolor: GRID, zeroline: false, type: logY ? "log" : "linear",
         exponentformat: "power" },
-    };
+    });
   }
-
-  const CONFIG = { displaylogo: false, responsive: true, displayModeBar: false };
 
   function build() {
     if (!window.Plotly) return;
     yTop = 0;
-    Plotly.react(div, traces(), layout(), CONFIG);
+    Plotly.react(div, traces(), layout(), plotConfig([div], "descent-loss"));
+    dirtyCursor = false;
     drawn = true;
     fitY(true);
     dirtyHeads = false;
@@ -128,6 +140,7 @@ export function createLossChart(div) {
   function flush(now) {
     if (!window.Plotly || !runs.length) return false;
     if (!drawn) { build(); return false; }
+    if (dirtyCursor) { dirtyCursor = false; Plotly.relayout(div, { shapes: shapes() }); }
     const pending = data.some((d) => d.from < d.it.length);
     if (!pending && !dirtyHeads) return false;
     if (now < nextAllowed) return true;
@@ -186,6 +199,6 @@ export function createLossChart(div) {
   }
   function relabel() { if (runs.length) build(); }
 
-  return { reset, setRuns, push, flush, setXMode, setLog, setStatus, relabel,
+  return { reset, setRuns, push, flush, setXMode, setLog, setStatus, relabel, setCursor,
     get logY() { return logY; }, get xmode() { return xmode; } };
 }

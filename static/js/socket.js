@@ -1,12 +1,15 @@
-// The training socket (/ws/train). The client speaks first, so the socket opens lazily on the
-// first send. Incoming JSON goes to one dispatch table keyed on `type`.
+// One WebSocket: /ws/train (the client speaks first, so it opens lazily on the first send) or a
+// viewer's /ws/room/CODE (opened with open(), never sends). Incoming JSON goes to one dispatch
+// table keyed on `type`. After a drop it reconnects by itself, with backoff; `retry(closeEvent,
+// ms)` may choose another delay, or null to stay closed.
 
-export function createSocket({ path = "/ws/train", handlers, onOpen, onLost }) {
+export function createSocket({ path = "/ws/train", handlers, onOpen, onLost, retry }) {
   let ws = null;
   let queue = [];
   let retryMs = 500;
-  let wanted = false; // true once we have spoken: reconnect after a drop
+  let wanted = false; // true once we have spoken (or open() was called): reconnect after a drop
   let reconnectTimer = null;
+  let opens = 0;
 
   function url() {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
@@ -28,7 +31,8 @@ export function createSocket({ path = "/ws/train", handlers, onOpen, onLost }) {
       const pending = queue;
       queue = [];
       for (const m of pending) sock.send(m);
-      if (onOpen) onOpen();
+      opens += 1;
+      if (onOpen) onOpen(opens);
     };
     sock.onmessage = (ev) => {
       let msg;
@@ -36,13 +40,15 @@ export function createSocket({ path = "/ws/train", handlers, onOpen, onLost }) {
       dispatch(msg);
     };
     sock.onerror = () => { /* onclose follows */ };
-    sock.onclose = () => {
+    sock.onclose = (ev) => {
       if (ws !== sock) return;
       ws = null;
       if (!wanted) return;
-      if (onLost) onLost();
+      if (onLost) onLost(ev);
+      const ms = retry ? retry(ev, retryMs) : retryMs;
       clearTimeout(reconnectTimer);
-      reconnectTimer = setTimeout(connect, retryMs);
+      if (ms === null || !wanted) { wanted = false; return; }
+      reconnectTimer = setTimeout(connect, ms);
       retryMs = Math.min(retryMs * 2, 8000);
     };
   }
@@ -60,7 +66,7 @@ export function createSocket({ path = "/ws/train", handlers, onOpen, onLost }) {
     }
   }
 
-  function isOpen() { return !!ws && ws.readyState === WebSocket.OPEN; }
-
-  return { send, isOpen, dispatch };
+  function open() { wanted = true; connect(); }
+  function close() { wanted = false; clearTimeout(reconnectTimer); if (ws) ws.close(); }
+  return { send, open, close };
 }

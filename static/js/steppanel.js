@@ -1,8 +1,9 @@
 // "One step, opened up": the inspected run's latest iteration as the source material's four
 // phases — 1 forward, 2 loss, 3 backward, 4 update — with the server's numbers (formatting only).
+// At a past iteration (timeline, replay) it shows what the stored point holds: losses and weights.
 
 import { t, tOr } from "./i18n.js";
-import { fmt, fmtP, fmtFixed, el, isFiniteNum } from "./common.js";
+import { fmt, fmtP, fmtFixed, fmtInt, el, isFiniteNum } from "./common.js";
 
 const SHOW_SAMPLES = 2;
 const SHOW_PARAMS = 3;
@@ -11,19 +12,20 @@ export function createStepPanel(root, subEl) {
   let model = null;   // started.model
   let lossName = "";
   let detail = null;
+  let point = null;   // {run, iteration, epoch, loss, batch_loss, params} when no detail is shown
   let dirty = false;
 
-  function reset() { detail = null; model = null; dirty = false; empty(); }
+  function reset() { detail = null; point = null; model = null; dirty = false; empty(); }
   function empty() {
     root.textContent = "";
     subEl.textContent = "";
     root.append(el("p", "empty-note", t("step.empty")));
   }
-  function setModel(m, loss) { model = m; lossName = loss || ""; detail = null; empty(); }
-  function set(d) { detail = d; dirty = true; }
+  function setModel(m, loss) { model = m; lossName = loss || ""; detail = null; point = null; empty(); }
+  function set(d) { detail = d; point = null; dirty = true; }
+  function setPoint(p) { detail = null; point = p; dirty = true; }
 
-  function names() {
-    const n = (detail && detail.params && detail.params.length) || 0;
+  function names(n = (detail && detail.params && detail.params.length) || 0) {
     const given = model && Array.isArray(model.param_names) ? model.param_names : [];
     return Array.from({ length: n }, (_, k) => given[k] || `θ${k + 1}`);
   }
@@ -50,9 +52,21 @@ export function createStepPanel(root, subEl) {
   function line(text, cls) { return el("div", `ln${cls ? ` ${cls}` : ""}`, text); }
   function note(text) { return el("div", "ln note", text); }
 
+  function renderPoint(p) {
+    root.textContent = "";
+    subEl.textContent = t("step.sub", { run: tOr("run.", p.run), i: fmtInt(p.iteration), e: p.epoch });
+    const ol = el("ol", "phases");
+    const params = Array.isArray(p.params) ? p.params : [];
+    const pn = names(params.length), m = Math.min(pn.length, SHOW_PARAMS);
+    ol.append(phase(2, "loss", line(`L_B = ${fmt(p.batch_loss, 4)}`, "strong"), note(`${t("step.full")}: L = ${fmt(p.loss, 4)}`)),
+      phase(4, "update", ...pn.slice(0, m).map((name, j) => line(`${name} = ${fmt(params[j], 3)}`, "strong")),
+        pn.length > m ? note(t("step.params_first", { k: m, n: pn.length })) : null));
+    root.append(ol, el("p", "empty-note", t("step.live_only")));
+  }
+
   function render() {
     const d = detail;
-    if (!d) { empty(); return; }
+    if (!d) { if (point) renderPoint(point); else empty(); return; }
     root.textContent = "";
     subEl.textContent = t("step.sub", { run: tOr("run.", d.run), i: d.iteration.toLocaleString("en-US"), e: d.epoch });
     const ol = el("ol", "phases");
@@ -96,6 +110,7 @@ export function createStepPanel(root, subEl) {
     bw.push(grid);
     const extra = [];
     if (isFiniteNum(d.grad_norm)) extra.push(t("step.norm", { v: fmt(d.grad_norm, 3) }));
+    if (isFiniteNum(d.full_grad_norm)) extra.push(`‖∇L‖ = ${fmt(d.full_grad_norm, 3)}`);
     if (pn.length > m) extra.push(t("step.params_first", { k: m, n: pn.length }));
     if (isFiniteNum(d.angle)) extra.push(t("step.angle", { deg: fmtFixed(d.angle, 1) }));
     if (extra.length) bw.push(note(extra.join(" · ")));
@@ -123,8 +138,8 @@ export function createStepPanel(root, subEl) {
     render();
     return false;
   }
-  function relabel() { if (detail) render(); else empty(); }
+  function relabel() { render(); }
 
   empty();
-  return { reset, setModel, set, flush, relabel };
+  return { reset, setModel, set, setPoint, flush, relabel };
 }

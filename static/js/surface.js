@@ -8,7 +8,7 @@
 // far more than the paths themselves. The 3-D view is one WebGL scene.
 
 import { t, tOr } from "./i18n.js";
-import { runColor, fmt, fmtFixed, INK, MUTED, FONT, plotFont, isFiniteNum } from "./common.js";
+import { runColor, fmt, fmtFixed, INK, MUTED, FONT, plotFont, isFiniteNum, lastLE, plotConfig, plotLayout } from "./common.js";
 
 const MAX_PATH = 3000; // points per drawn path: the latest ones (the loss chart keeps everything)
 const POSITIONS = ["top right", "bottom right", "top left", "bottom left", "middle right", "middle left"];
@@ -17,7 +17,6 @@ const SCALE = [[0, "#ffffff"], [0.35, "#e9edf2"], [0.7, "#c5ced8"], [1, "#8b97a5
 const SCALE_3D = [[0, "#dde2e8"], [0.5, "#b7c0ca"], [1, "#7d8793"]]; // no white: the sheet must show on white
 const BATCH_SCALE = [[0, "#6a3d9a"], [1, "#6a3d9a"]];
 const margin = () => ({ l: 58, r: 36 + 3.4 * plotFont(), t: 10, b: 44, autoexpand: false }); // room for the colour bar
-const CONFIG = { displaylogo: false, responsive: true, displayModeBar: false, scrollZoom: false, staticPlot: false };
 const BATCH_REFRESH_MS = 700;
 
 export function createSurface(root, { emptyEl, captionEl }) {
@@ -43,6 +42,8 @@ export function createSurface(root, { emptyEl, captionEl }) {
   let dirtyBatch = false;
   let logZ = false;
   let zInfo = null;
+  let cursor = null;    // timeline: show every path up to this iteration (null = live)
+  let dirtyCursor = false;
 
   const three = () => view === "3d";
   // Foreground trace order: [3-D only: surface, batch surface], per run (path, head), start,
@@ -56,7 +57,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
   const tArrowBatch = () => tStart() + 4;
 
   function reset() {
-    runs = []; paths = []; surface = null; batchZ = null; detail = null; statuses = [];
+    runs = []; paths = []; surface = null; batchZ = null; detail = null; statuses = []; cursor = null;
     drawn = false; dirtyOverlay = false; dirtyBatch = false;
     if (window.Plotly) { Plotly.purge(bg); Plotly.purge(fg); }
     emptyEl.hidden = false;
@@ -65,12 +66,14 @@ export function createSurface(root, { emptyEl, captionEl }) {
 
   function setRuns(list) {
     runs = list.map((r) => ({ name: r.name, color: runColor(r) }));
-    paths = runs.map(() => ({ x: [], y: [], z: [], it: [], pending: 0, res: null }));
+    paths = runs.map(() => ({ x: [], y: [], z: [], it: [], pending: 0 }));
     statuses = runs.map(() => ({ status: "running", iteration: 0 }));
     detail = null; batchZ = null; drawn = false;
   }
 
   // ---- helpers
+  /** How many stored points of path i are shown: all, or those up to the timeline's cursor. */
+  function cut(i) { const p = paths[i]; return cursor === null ? p.x.length : lastLE(p.it, cursor) + 1; }
   function ranges() {
     const xs = surface.x, ys = surface.y;
     return { x: [xs[0], xs[xs.length - 1]], y: [ys[0], ys[ys.length - 1]] };
@@ -93,7 +96,9 @@ export function createSurface(root, { emptyEl, captionEl }) {
     logZ = lo > 0 && hi / lo > 50;
   }
   function displayZ(z) {
-    if (!logZ) return z;
+    // always a new array: Plotly.react skips the recalculation of a z it has seen, and then loses
+    // the contour levels (no paths: "Cannot read properties of undefined (reading 'z')")
+    if (!logZ) return z.slice();
     return z.map((row) => row.map((v) => (isFiniteNum(v) && v > 0 ? Math.log10(v) : null)));
   }
   function colorbar() {
@@ -146,7 +151,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
   }
   function headPoint(i) {
     const p = paths[i];
-    const n = p.x.length;
+    const n = cut(i);
     let x = n ? p.x[n - 1] : surface.start[0];
     let y = n ? p.y[n - 1] : surface.start[1];
     const z = n ? p.z[n - 1] : surfaceZAt(surface.start);
@@ -177,10 +182,11 @@ export function createSurface(root, { emptyEl, captionEl }) {
   }
 
   function minimumLabelPosition() {
-    // below-left of the ✕, unless the ✕ sits on the map's lower edge
+    // below-left of the ✕, unless the ✕ sits on the map's lower or left edge
     if (!surface.minimum) return "bottom left";
     const r = ranges(), lo = Math.min(r.y[0], r.y[1]), span = Math.abs(r.y[1] - r.y[0]);
-    return surface.minimum[1] - lo < 0.08 * span ? "top left" : "bottom left";
+    const left = Math.min(r.x[0], r.x[1]), spanX = Math.abs(r.x[1] - r.x[0]);
+    return `${surface.minimum[1] - lo < 0.08 * span ? "top" : "bottom"} ${surface.minimum[0] - left < 0.15 * spanX ? "right" : "left"}`;
   }
 
   function headPosition(i, h) {
@@ -198,14 +204,11 @@ export function createSurface(root, { emptyEl, captionEl }) {
         colorscale: SCALE, ncontours: 24, contours: { coloring: "heatmap", showlines: true },
         line: { color: "rgba(82,96,109,0.35)", width: 0.6, smoothing: 0.8 }, colorbar: colorbar(),
         hovertemplate: `${surface.labels[0]} %{x:.3g}<br>${surface.labels[1]} %{y:.3g}<br>${t("surface.loss")} %{customdata:.4g}<extra></extra>` },
-      batchContour(),
+      // the batch's own surface only while shown: a hidden contour trace trips Plotly on resize
+      ...(showBatch && batchZ && surface.kind === "exact" ? [{ type: "contour", x: surface.x, y: surface.y, z: displayZ(batchZ),
+        showscale: false, ncontours: 16, contours: { coloring: "lines" }, colorscale: BATCH_SCALE,
+        line: { width: 1.6, dash: "dash" }, hoverinfo: "skip", visible: true }] : []),
     ];
-  }
-  function batchContour() {
-    const on = !!(showBatch && batchZ && surface.kind === "exact");
-    return { type: "contour", x: surface.x, y: surface.y, z: on ? displayZ(batchZ) : [[0, 0], [0, 0]], showscale: false,
-      ncontours: 16, contours: { coloring: "lines" }, colorscale: BATCH_SCALE, line: { width: 1.6, dash: "dash" },
-      hoverinfo: "skip", visible: on };
   }
 
   function foregroundTraces() {
@@ -224,11 +227,11 @@ export function createSurface(root, { emptyEl, captionEl }) {
     const heads = headPoints();
     const textfont = (color, size, bold) => ({ color, size, family: FONT, ...(bold ? { weight: 700 } : {}), ...(is3 ? {} : { shadow: HALO }) });
     runs.forEach((run, i) => {
-      const p = paths[i];
+      const p = paths[i], n = cut(i), px = p.x.slice(0, n), py = p.y.slice(0, n);
       // every path begins at the shared start point
-      const path = { type: sc, mode: "lines", x: [surface.start[0], ...p.x], y: [surface.start[1], ...p.y],
+      const path = { type: sc, mode: "lines", x: [surface.start[0], ...px], y: [surface.start[1], ...py],
         line: { color: run.color, width: is3 ? 5 : 2.5 }, hoverinfo: "skip", showlegend: false };
-      if (is3) path.z = [zStart, ...p.x.map((x, k) => pathZ(x, p.y[k], p.z[k]))];
+      if (is3) path.z = [zStart, ...px.map((x, k) => pathZ(x, py[k], p.z[k]))];
       traces.push(path);
       const h = heads[i];
       const head = { type: sc, mode: "markers+text", x: [h.x], y: [h.y], text: headText(i),
@@ -273,8 +276,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
     };
   }
   function layoutBase() {
-    return { font: { family: FONT, size: plotFont(), color: INK }, margin: margin(), showlegend: false,
-      paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", hovermode: "closest" };
+    return plotLayout({ margin: margin(), plot_bgcolor: "rgba(0,0,0,0)" });
   }
   function layoutFg() {
     const lay = layoutBase();
@@ -300,8 +302,8 @@ export function createSurface(root, { emptyEl, captionEl }) {
     computeZInfo();
     for (const p of paths) p.pending = 0; // the figure is built from the stored paths
     root.classList.toggle("is-3d", three());
-    if (three()) Plotly.purge(bg); else Plotly.react(bg, backgroundTraces(), layoutBg(), CONFIG);
-    Plotly.react(fg, foregroundTraces(), layoutFg(), CONFIG);
+    if (three()) Plotly.purge(bg); else Plotly.react(bg, backgroundTraces(), layoutBg(), plotConfig());
+    Plotly.react(fg, foregroundTraces(), layoutFg(), plotConfig([bg, fg], "descent-surface"));
     drawn = true;
     overlay();
   }
@@ -315,7 +317,6 @@ export function createSurface(root, { emptyEl, captionEl }) {
       if (!xy || !isFiniteNum(xy[0]) || !isFiniteNum(xy[1])) continue;
       p.x.push(xy[0]); p.y.push(xy[1]); p.z.push(isFiniteNum(q.loss) ? q.loss : null); p.it.push(q.iteration);
       p.pending += 1;
-      if (isFiniteNum(q.residual)) p.res = q.residual;
     }
     if (p.x.length > MAX_PATH * 1.5) {
       const cut = p.x.length - MAX_PATH;
@@ -323,6 +324,15 @@ export function createSurface(root, { emptyEl, captionEl }) {
       p.pending = Math.min(p.pending, p.x.length);
     }
   }
+
+  /** Every point of run i again (after a re-projection moved them onto a new plane). */
+  function load(i, points) {
+    const p = paths[i];
+    if (!p) return;
+    p.x = []; p.y = []; p.z = []; p.it = [];
+    push(i, points);
+  }
+  function setCursor(k) { cursor = k; dirtyCursor = true; }
 
   function setStatus(i, status, iteration) {
     if (!statuses[i]) return;
@@ -335,6 +345,13 @@ export function createSurface(root, { emptyEl, captionEl }) {
   function flush(now) {
     if (!surface || !window.Plotly) return false;
     if (!drawn) { redraw(); return false; }
+    if (dirtyCursor) {
+      dirtyCursor = false;
+      if (cursor === null) redraw(); // back to live: rebuilt from every stored point
+      else { Plotly.react(fg, foregroundTraces(), layoutFg(), plotConfig([bg, fg], "descent-surface")); overlay(); }
+      return false;
+    }
+    if (cursor !== null) return false; // scrubbed back: new points wait in the paths
     const pendingAny = paths.some((p) => p.pending > 0);
     if (!pendingAny && !dirtyOverlay && !dirtyBatch) return false;
     if (now < nextAllowed) return true;
@@ -383,8 +400,8 @@ export function createSurface(root, { emptyEl, captionEl }) {
     batchShownAt = now;
     if (!drawn) return;
     const on = !!(showBatch && batchZ && surface.kind === "exact");
-    const z = on ? (three() ? batchZ : displayZ(batchZ)) : [[0, 0], [0, 0]];
-    Plotly.restyle(three() ? fg : bg, { z: [z], visible: [on] }, [1]);
+    if (!three()) { Plotly.react(bg, backgroundTraces(), layoutBg(), plotConfig()); return; }
+    Plotly.restyle(fg, { z: [on ? batchZ : [[0, 0], [0, 0]]], visible: [on] }, [1]);
   }
 
   function originOf(d, i) {
@@ -454,12 +471,11 @@ export function createSurface(root, { emptyEl, captionEl }) {
       parts.push(t("surface.exact", { a: surface.labels[0], b: surface.labels[1] }));
     } else {
       const n = surface.n_params || "";
+      const m = t(String(surface.method).startsWith("PCA") ? "surface.m.pca" : "surface.m.random");
       const res = surface.residual;
-      const i = detail ? runs.findIndex((r) => r.name === detail.run) : -1;
-      const cur = i >= 0 ? paths[i].res : null;
-      if (res && isFiniteNum(res.mean)) parts.push(t("surface.projected", { n, pct: `${fmtFixed(res.mean * 100, 0)}%` }));
-      else if (isFiniteNum(cur)) parts.push(t("surface.projected_point", { n, run: tOr("run.", runs[i].name), pct: `${fmtFixed(cur * 100, 0)}%` }));
-      else parts.push(t("surface.projected_pending", { n }));
+      const pct = (v) => `${fmtFixed(v * 100, 0)}%`;
+      if (res && isFiniteNum(res.mean)) parts.push(t("surface.projected", { n, m, pct: pct(res.mean), max: pct(res.max) }));
+      else parts.push(t("surface.projected_pending", { n, m }));
     }
     if (detail && isFiniteNum(detail.angle)) {
       parts.push(t("surface.angle", { run: tOr("run.", detail.run), i: detail.iteration.toLocaleString("en-US"), deg: fmtFixed(detail.angle, 1) }));
@@ -473,11 +489,11 @@ export function createSurface(root, { emptyEl, captionEl }) {
     redraw();
   }
   function setResidual(summary) {
-    if (surface && summary && isFiniteNum(summary.mean)) { surface.residual = summary; caption(); }
+    if (surface && summary && isFiniteNum(summary.mean)) { surface.residual = summary; if (drawn) caption(); }
   }
   function setView(v) { view = v; if (surface) redraw(); }
   function relabel() { if (surface) redraw(); }
 
-  return { reset, setRuns, setSurface, setResidual, push, flush, setStatus, setDetail, setBatchVisible, setView, relabel,
+  return { reset, setRuns, setSurface, setResidual, push, load, setCursor, flush, setStatus, setDetail, setBatchVisible, setView, relabel,
     get view() { return view; }, get hasSurface() { return !!surface; }, layers: { bg, fg } };
 }

@@ -207,8 +207,14 @@ def test_keyboard_reset_and_config_change_restarts(live_server, page):
     page.click("#surface-title")
     page.keyboard.press("r")
     page.wait_for_function("() => document.body.dataset.status === 'idle'")
-    assert page.evaluate("() => window.__dp.state.generation") is None
-    assert page.is_visible("#surface-empty")
+    # Reset sets up a fresh race, paused before its first step: surface, data and start point show
+    page.wait_for_function(
+        "(g) => { const s = window.__dp.state; return s.generation > g &&"
+        " Object.values(s.counts).every(n => n === 0); }",
+        arg=generation,
+    )
+    page.wait_for_selector("#surface-empty", state="hidden")
+    assert page.inner_text("#btn-start") == "Start"
     assert page.console_errors == []
 
 

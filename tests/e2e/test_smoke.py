@@ -19,6 +19,9 @@ def test_page_fixture_collects_console_and_page_errors(live_server, page):
     page.goto(live_server + "/")
     page.evaluate("console.error('boom from console')")
     page.evaluate("setTimeout(() => { throw new Error('boom uncaught'); }, 0)")
-    page.wait_for_timeout(200)
+    for _ in range(50):  # the page sets up a race at load: give the events time to arrive
+        if any("boom uncaught" in e for e in page.console_errors):
+            break
+        page.wait_for_timeout(100)
     assert any("boom from console" in e for e in page.console_errors)
     assert any("boom uncaught" in e for e in page.console_errors)

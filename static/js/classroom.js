@@ -1,0 +1,124 @@
+// Share links and presenter rooms. One dialog shows a link and its QR code, large enough for a
+// projector: the setup's share link, or the room's viewer address with its code and "N watching".
+// The page's own URL follows the config on screen (a reload keeps it). The room's token lives in
+// sessionStorage only (never in a URL), so a reload or a reconnect presents to the same room.
+
+import { t, lang, onLangChange } from "./i18n.js";
+import { $, post } from "./common.js";
+
+const KEY = "dp.room";
+const link = async (config, autoplay) => (await post("/api/link", { config, autoplay, lang: lang() })).json();
+
+export function createClassroom({ send, getConfig, notify }) {
+  const dlg = $("qr-dialog"), qr = $("dlg-qr"), url = $("dlg-url"), presentBtn = $("btn-present");
+  let mode = "share";
+  let room = null;     // {code, token, viewer_url}
+  let viewers = null;  // null until the server confirms `presenting`
+  let seq = 0;
+  try { room = JSON.parse(sessionStorage.getItem(KEY)); } catch (_) { room = null; }
+
+  function keep(r) {
+    room = r;
+    try { if (r) sessionStorage.setItem(KEY, JSON.stringify(r)); else sessionStorage.removeItem(KEY); } catch (_) { /* ignore */ }
+  }
+  const msg = (text) => { $("dlg-msg").textContent = text; };
+
+  /** The page's URL follows the config on screen: a reload restores it. */
+  async function syncUrl(config) {
+    const mine = ++seq;
+    try {
+      const body = await link(config, false);
+      if (mine === seq) history.replaceState(history.state, "", `${location.pathname}?${body.query}`);
+    } catch (_) { /* the page works without it */ }
+  }
+
+  function render() {
+    const p = mode === "present";
+    $("dlg-title").textContent = t(p ? "present.title" : "share.title");
+    $("dlg-hint").textContent = p ? t("present.hint") : "";
+    $("dlg-room").hidden = !p;
+    $("dlg-code").textContent = room ? room.code : "";
+    $("dlg-watching").hidden = !p;
+    $("dlg-watching").textContent = viewers === null ? "…" : t("present.watching", { n: viewers });
+    $("dlg-end").hidden = !p;
+    $("dlg-autoplay-f").hidden = p;
+    dlg.classList.toggle("presenting", p);
+    const live = room && viewers !== null;
+    presentBtn.textContent = live ? t("present.live", { code: room.code, n: viewers }) : t("btn.present");
+    presentBtn.title = live ? `${t("present.title")}: ${room.code} · ${t("present.watching", { n: viewers })}` : "";
+    presentBtn.classList.toggle("live", !!live);
+  }
+  function setLink(text, qrUrl) {
+    url.value = text;
+    qr.hidden = !qrUrl;
+    if (qrUrl) qr.src = qrUrl;
+  }
+  function show(m) {
+    mode = m;
+    msg("");
+    render();
+    if (!dlg.open) dlg.showModal();
+  }
+
+  async function share() {
+    show("share");
+    setLink("", null);
+    const config = getConfig();
+    if (!config) return;
+    try {
+      const body = await link(config, $("dlg-autoplay").checked);
+      if (mode === "share") setLink(body.url, body.qr_svg_url);
+    } catch (err) { msg(t("share.failed", { reason: err.message })); }
+  }
+
+  async function present() {
+    if (!room) {
+      try { keep(await (await post("/api/rooms")).json()); } catch (err) { notify(t("present.refused", { reason: err.message })); return; }
+      viewers = null;
+      send({ type: "present", room: room.code, token: room.token });
+    }
+    show("present");
+    setLink(room.viewer_url, `/api/qr.svg?data=${encodeURIComponent(room.viewer_url)}`);
+  }
+
+  /** On boot and after every reconnect: present to the stored room again. */
+  function represent() {
+    if (room) send({ type: "present", room: room.code, token: room.token });
+  }
+
+  function presenting(m) {
+    viewers = m.viewers;
+    render();
+  }
+  function ended() {
+    keep(null);
+    viewers = null;
+    if (dlg.open && mode === "present") dlg.close();
+    render();
+  }
+
+  async function copy() {
+    try {
+      await navigator.clipboard.writeText(url.value);
+      msg(t("share.copied"));
+    } catch (_) {
+      // no clipboard API (e.g. plain http on a LAN address): select the text for Ctrl+C
+      url.focus();
+      url.select();
+      msg(document.execCommand && document.execCommand("copy") ? t("share.copied") : t("share.select"));
+    }
+  }
+
+  $("btn-share").addEventListener("click", share);
+  presentBtn.addEventListener("click", present);
+  $("dlg-close").addEventListener("click", () => dlg.close());
+  $("dlg-copy").addEventListener("click", copy);
+  $("dlg-autoplay").addEventListener("change", share);
+  $("dlg-end").addEventListener("click", () => send({ type: "end_presentation" }));
+  url.addEventListener("focus", () => url.select());
+  dlg.addEventListener("click", (ev) => { if (ev.target === dlg) dlg.close(); }); // a click on the backdrop
+  onLangChange(render);
+  render();
+
+  return { syncUrl, represent, presenting, ended, get room() { return room; } };
+}
