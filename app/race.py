@@ -285,7 +285,8 @@ class Race:
                 self.residual_sum += share
                 self.residual_max = max(self.residual_max, share)
                 self.residual_count += 1
-            coords[name] = {"xy": _clean(xy), "residual": _clean(shares)}
+            coords[name] = {"xy": _clean(xy), "residual": _clean(shares),
+                            "iterations": [p["iteration"] for p in run.points]}
         message = self.surface_message()
         message["paths"] = coords
         return message

@@ -213,6 +213,9 @@ class Session:
             self.inspected, self.batch_surface = msg.run, msg.batch_surface
             self.last_detail = 0.0
             self.detail_sent.pop(msg.run, None)
+            race = self.race
+            if race is not None and (self.paused or race.finished):  # the pacer is idle
+                await self.send_details(race)
         elif self.race is None:
             raise ClientError(f"nothing to {kind}: send a start first", "no_run", "type")
         elif kind == "pause":
@@ -246,6 +249,8 @@ class Session:
             self.paused = was_paused
         if race is self.race:
             await self.send(message)
+            self.detail_sent = {}  # the arrows, on the new plane
+            await self.send_details(race)
         self.poke()
 
     # -- presenting to a room ------------------------------------------------------------------
@@ -267,6 +272,7 @@ class Session:
                 room.publish(*_pair(race.history_message()))
             if race.finished:
                 room.publish(*_pair(race.done_message()))
+            room.publish(*_pair(self.state_message()))
         log.info("session presents to room %s", room.code)
 
     def count_viewers(self, _count: int) -> None:
@@ -288,9 +294,12 @@ class Session:
             if self.count_viewers in room.on_viewers:
                 room.on_viewers.remove(self.count_viewers)
 
+    def state_message(self) -> dict[str, Any]:
+        return {"type": "state", "paused": self.paused, "speed": self.speed,
+                "generation": self.generation}
+
     async def send_state(self) -> None:
-        await self.send({"type": "state", "paused": self.paused, "speed": self.speed,
-                         "generation": self.generation})
+        await self.send(self.state_message())
 
     def begin(self, config: TrainConfig, paused: bool = False) -> None:
         """Drop the current race and build the new one in the background.
@@ -379,8 +388,7 @@ class Session:
                 await self.flush_frame(race)
             if self.paused or race.finished or now - self.last_detail >= DETAIL_EVERY:
                 self.last_detail = now
-                for message in await anyio.to_thread.run_sync(self.details, race):
-                    await self.send(message)
+                await self.send_details(race)
             if race.finished:
                 await self.finish(race)
                 continue
@@ -452,6 +460,10 @@ class Session:
             if point is not None:
                 points[run.name] = [point]
         return points, t
+
+    async def send_details(self, race: Race) -> None:
+        for message in await anyio.to_thread.run_sync(self.details, race):
+            await self.send(message)
 
     def details(self, race: Race) -> list[dict[str, Any]]:
         """Worker thread: the latest iteration of each run that moved, opened up.

@@ -348,3 +348,23 @@ def test_reproject_on_an_exact_surface_is_an_error(client):
     client.send({"type": "reproject"})
     err, _ = client.until("error")
     assert err["code"] == "cannot_reproject"
+
+
+def test_inspect_after_the_race_ended_still_answers_with_a_detail(client):
+    client.send({"type": "start", "config": {"speed": 0, "epochs": 1, "n_samples": 20}})
+    client.until("done")
+    client.send({"type": "inspect", "run": "Full batch"})
+    detail, _ = client.until("detail")
+    assert detail["run"] == "Full batch" and "prediction" in detail
+
+
+def test_reproject_names_each_points_iteration_and_redraws_the_arrows(client):
+    config = {"dataset": "moons", "hidden": [4], "n_samples": 30, "epochs": 2, "speed": 0}
+    client.send({"type": "start", "config": config})
+    client.until("done")
+    client.send({"type": "reproject", "method": "pca"})
+    surface, _ = client.until("surface")
+    for path in surface["paths"].values():
+        assert path["iterations"] == list(range(1, len(path["xy"]) + 1))
+    detail, _ = client.until("detail")
+    assert len(detail["grad_xy"]) == 2
