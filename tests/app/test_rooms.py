@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.request
 
 import pytest
-from test_train_socket import Client, points_by_run, strict_loads
+from test_train_socket import Client, points_by_run
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
 
 
 def create_room(base: str) -> dict:
@@ -20,27 +18,11 @@ def create_room(base: str) -> dict:
         return json.load(r)
 
 
-class Viewer:
+class Viewer(Client):
+    """A room's viewer: the same test client on `/ws/room/CODE`."""
+
     def __init__(self, base: str, code: str) -> None:
-        url = base.replace("http", "ws", 1) + f"/ws/room/{code}"
-        self._connection = connect(url, max_size=2**24)
-        self.ws = self._connection.__enter__()
-
-    def recv(self, timeout: float = 20.0) -> dict:
-        return strict_loads(self.ws.recv(timeout=timeout))
-
-    def until(self, kind: str, timeout: float = 60.0) -> tuple[dict, list[dict]]:
-        seen = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            msg = self.recv(timeout=deadline - time.monotonic())
-            if msg["type"] == kind:
-                return msg, seen
-            seen.append(msg)
-        raise AssertionError(f"no {kind!r} within {timeout} s")
-
-    def close(self) -> None:
-        self._connection.__exit__(None, None, None)
+        super().__init__(base, f"/ws/room/{code}")
 
 
 def present(teacher: Client, room: dict) -> dict:

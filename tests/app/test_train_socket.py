@@ -25,8 +25,8 @@ def strict_loads(text: str):
 class Client:
     """A thin test client: send dicts, receive strict-JSON dicts."""
 
-    def __init__(self, base_url: str) -> None:
-        self._connection = connect(base_url.replace("http", "ws", 1) + "/ws/train", max_size=2**24)
+    def __init__(self, base_url: str, path: str = "/ws/train") -> None:
+        self._connection = connect(base_url.replace("http", "ws", 1) + path, max_size=2**24)
         self.ws = self._connection.__enter__()
 
     def send(self, message: dict) -> None:

@@ -10,6 +10,7 @@ import re
 
 import numpy as np
 import pytest
+from gradcheck import numerical_gradient, relative_error
 
 import engine
 from engine.descent import DIVERGENCE_FACTOR, STATUSES, RunSpec
@@ -38,25 +39,6 @@ def line_grad(theta, X, y) -> np.ndarray:
     w, b = theta
     r = w * X[:, 0] + b - y[:, 0]
     return np.array([np.mean(2 * r * X[:, 0]), np.mean(2 * r)])
-
-
-def numerical_gradient(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """Central differences (f(x + h) - f(x - h)) / 2h, one element of x at a time."""
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h
-        f_plus = f(x)
-        x[i] = old - h
-        f_minus = f(x)
-        x[i] = old
-        grad[i] = (f_plus - f_minus) / (2 * h)
-    return grad
-
-
-def relative_error(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12))
 
 
 def run(X, y, model=None, **kwargs) -> list[engine.Step]:

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from gradcheck import numerical_gradient, relative_error
 
 from engine.layers import ACTIVATIONS, OUTPUTS, Affine, Softmax
 
@@ -16,25 +17,6 @@ REGISTRY = {"activation": ACTIVATIONS, "output": OUTPUTS}
 
 def layer_class(kind: str, name: str) -> type:
     return REGISTRY[kind][name]
-
-
-def numerical_gradient(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """Central differences (f(x + h) - f(x - h)) / 2h, one element of x at a time."""
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h
-        f_plus = f(x)
-        x[i] = old - h
-        f_minus = f(x)
-        x[i] = old
-        grad[i] = (f_plus - f_minus) / (2 * h)
-    return grad
-
-
-def relative_error(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12))
 
 
 def away_from_zero(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:

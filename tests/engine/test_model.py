@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from gradcheck import numerical_gradient, relative_error
 
 import engine
 from engine.layers import ACTIVATIONS, OUTPUTS
@@ -51,25 +52,6 @@ def reference_forward(theta, X, sizes, activation, output):
         a = OUT[output](z) if i == len(pairs) - 1 else HIDDEN[activation](z)
     assert offset == theta.size
     return a, zs
-
-
-def numerical_gradient(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """Central differences (f(x + h) - f(x - h)) / 2h, one element of x at a time."""
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h
-        f_plus = f(x)
-        x[i] = old - h
-        f_minus = f(x)
-        x[i] = old
-        grad[i] = (f_plus - f_minus) / (2 * h)
-    return grad
-
-
-def relative_error(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12))
 
 
 def targets_for(loss: str, n: int, k: int, rng: np.random.Generator) -> np.ndarray:
