@@ -145,7 +145,8 @@ const handlers = {
     state.model = msg.model || null;
     state.dataset = msg.dataset || null;
     state.initialLoss = msg.initial_loss ?? null;
-    if (!ROOM && state.config) controls.setConfig({ ...state.config, speed: undefined }); // the server's defaults filled in
+    // the server's defaults filled in, unless the user changed a control since this start
+    if (!ROOM && state.config && configKey(controls.getConfig()) === state.sent) controls.setConfig({ ...state.config, speed: undefined });
     counters.setRuns(state.runs, state.config || {}); // first: its height sets the plots' rows
     surface.reset(); surface.setRuns(state.runs);
     loss.setRuns(state.runs, msg.initial_loss);
@@ -409,7 +410,7 @@ function sendStart(config, paused) {
   settled = false;
   waiting = [];
   hideNotice("error");
-  Object.assign(state, { awaitingStart: true, generation: null, paused, asked: paused, primed: paused ? configKey(config) : null });
+  Object.assign(state, { awaitingStart: true, generation: null, paused, asked: paused, primed: paused ? configKey(config) : null, sent: configKey(config) });
   socket.send({ type: "start", config, paused });
   // inspect at once: a fast race may end before `started`
   if (!config.runs.some((r) => r.name === state.inspected)) state.inspected = (config.runs[1] || config.runs[0]).name;
