@@ -616,7 +616,7 @@ if (ROOM) {
   const notices = page.notices || [];
   if (notices.length) {
     showNotice(() => [t("link.notice"), ...notices.map((n) =>
-      `• ${n.field || "?"}${n.value ? ` = “${n.value}”` : ""}: ${n.message}`)].join("\n"), "link");
+      `• ${n.field || "?"}${n.value ? ` = “${n.value}”` : ""}: ${errorText(n)}`)].join("\n"), "link");
   }
   controls.loadDatasets().then(() => {
     controls.setConfig(initialConfig);

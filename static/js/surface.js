@@ -203,7 +203,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
       { type: "contour", x: surface.x, y: surface.y, z: displayZ(surface.z), customdata: surface.z,
         colorscale: SCALE, ncontours: 24, contours: { coloring: "heatmap", showlines: true },
         line: { color: "rgba(82,96,109,0.35)", width: 0.6, smoothing: 0.8 }, colorbar: colorbar(),
-        hovertemplate: `${surface.labels[0]} %{x:.3g}<br>${surface.labels[1]} %{y:.3g}<br>${t("surface.loss")} %{customdata:.4g}<extra></extra>` },
+        hovertemplate: `${tOr("axis.", surface.labels[0])} %{x:.3g}<br>${tOr("axis.", surface.labels[1])} %{y:.3g}<br>${t("surface.loss")} %{customdata:.4g}<extra></extra>` },
       // the batch's own surface only while shown: a hidden contour trace trips Plotly on resize
       ...(showBatch && batchZ && surface.kind === "exact" ? [{ type: "contour", x: surface.x, y: surface.y, z: displayZ(batchZ),
         showscale: false, ncontours: 16, contours: { coloring: "lines" }, colorscale: BATCH_SCALE,
@@ -271,8 +271,8 @@ export function createSurface(root, { emptyEl, captionEl }) {
     const r = ranges();
     const common = { zeroline: false, showgrid: false, fixedrange: true, ticks: showAxes ? "outside" : "", visible: showAxes };
     return {
-      xaxis: { ...common, range: r.x, title: { text: surface.labels[0], standoff: 4 } },
-      yaxis: { ...common, range: r.y, title: { text: surface.labels[1], standoff: 4 } },
+      xaxis: { ...common, range: r.x, title: { text: tOr("axis.", surface.labels[0]), standoff: 4 } },
+      yaxis: { ...common, range: r.y, title: { text: tOr("axis.", surface.labels[1]), standoff: 4 } },
     };
   }
   function layoutBase() {
@@ -285,8 +285,8 @@ export function createSurface(root, { emptyEl, captionEl }) {
       lay.margin = { l: 0, r: 0, t: 0, b: 0 };
       lay.uirevision = "3d";
       lay.scene = {
-        xaxis: { title: { text: surface.labels[0] }, range: r.x },
-        yaxis: { title: { text: surface.labels[1] }, range: r.y },
+        xaxis: { title: { text: tOr("axis.", surface.labels[0]) }, range: r.x },
+        yaxis: { title: { text: tOr("axis.", surface.labels[1]) }, range: r.y },
         zaxis: { title: { text: t("surface.loss") }, range: [zInfo.lo, zInfo.hi + (zInfo.hi - zInfo.lo) * 0.05] },
         camera: { eye: { x: 1.45, y: -1.55, z: 1.05 } }, aspectmode: "manual", aspectratio: { x: 1.3, y: 1, z: 0.7 },
       };
@@ -468,7 +468,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
     if (!surface) { captionEl.textContent = ""; return; }
     const parts = [];
     if (surface.kind === "exact") {
-      parts.push(t("surface.exact", { a: surface.labels[0], b: surface.labels[1] }));
+      parts.push(t("surface.exact", { a: tOr("axis.", surface.labels[0]), b: tOr("axis.", surface.labels[1]) }));
     } else {
       const n = surface.n_params || "";
       const m = t(String(surface.method).startsWith("PCA") ? "surface.m.pca" : "surface.m.random");
