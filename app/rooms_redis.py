@@ -33,6 +33,7 @@ log = logging.getLogger("descent.rooms")
 
 PREFIX = "dp:room:"
 ROOMS = "dp:rooms"  # sorted set: code -> last activity (unix time)
+MAX_CONNECTIONS = 64  # per worker
 MAX_HISTORY = 50_000  # messages kept for late joiners (frames are merged ~15 per second)
 GONE = "the room service (Redis) is unavailable; reconnecting will not help until it is back"
 
@@ -53,13 +54,19 @@ class RedisRoomHub(RoomHub):
 
     def __init__(self, url: str, max_rooms: int, max_viewers: int, idle_seconds: float) -> None:
         super().__init__(max_rooms, max_viewers, idle_seconds)
-        self.redis = aioredis.from_url(url, decode_responses=True, socket_timeout=5,
-                                       socket_connect_timeout=5)
+        # A blocking pool: a class joining at once waits for a connection instead of failing
+        # ("Too many connections"); each room's subscription holds one for its lifetime.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=MAX_CONNECTIONS, timeout=10, decode_responses=True,
+            socket_timeout=5, socket_connect_timeout=5)
+        self.redis = aioredis.Redis(connection_pool=pool)
         self.worker = secrets.token_hex(4)
         self.listeners: dict[str, asyncio.Task] = {}
         self.outboxes: dict[str, asyncio.Queue] = {}
         self.publishers: dict[str, asyncio.Task] = {}
         self.ttl = max(1, int(idle_seconds))
+        self.attaching: dict[str, asyncio.Lock] = {}  # one attach per room at a time
+        self.recounts: dict[str, asyncio.Task] = {}  # pending viewer counts, per room
 
     async def _call(self, coro: Any) -> Any:
         try:
@@ -174,6 +181,17 @@ class RedisRoomHub(RoomHub):
         room = self.rooms.get(code)
         if room is not None:
             return room
+        lock = self.attaching.setdefault(code, asyncio.Lock())
+        async with lock:  # a class joining at once: the first attaches, the others wait for it
+            try:
+                return await self._attach_once(code, stored_hash)
+            finally:
+                self.attaching.pop(code, None)
+
+    async def _attach_once(self, code: str, stored_hash: str) -> Room:
+        room = self.rooms.get(code)
+        if room is not None:
+            return room
         keys = _keys(code)
         pubsub = self.redis.pubsub()
         await self._call(pubsub.subscribe(keys["channel"]))
@@ -213,9 +231,8 @@ class RedisRoomHub(RoomHub):
                 message = json.loads(text)
                 kind = message.get("type")
                 if kind == "_viewers":
-                    total = await self._total_viewers(room.code)
-                    room.remote_viewers = max(0, total - len(room.viewers))
-                    room._viewers_changed()
+                    if room.code not in self.recounts:  # a class joining: one count per burst
+                        self.recounts[room.code] = asyncio.create_task(self._recount(room))
                     continue
                 if kind == "_closed":
                     self._drop(room.code, message.get("reason", "the room ended"))
@@ -234,6 +251,18 @@ class RedisRoomHub(RoomHub):
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
+
+    async def _recount(self, room: Room) -> None:
+        """Count the room's viewers on every worker, a moment after a join or a leave."""
+        try:
+            await asyncio.sleep(0.2)
+            total = await self._total_viewers(room.code)
+            room.remote_viewers = max(0, total - len(room.viewers))
+            room._viewers_changed()
+        except RoomError:
+            pass
+        finally:
+            self.recounts.pop(room.code, None)
 
     def _outbox(self, code: str) -> Any:
         """The presenter's sink: queue messages for the room's publisher task."""
