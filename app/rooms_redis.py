@@ -67,6 +67,7 @@ class RedisRoomHub(RoomHub):
         self.ttl = max(1, int(idle_seconds))
         self.attaching: dict[str, asyncio.Lock] = {}  # one attach per room at a time
         self.recounts: dict[str, asyncio.Task] = {}  # pending viewer counts, per room
+        self.stale_counts: set[str] = set()  # rooms whose count changed since it was read
 
     async def _call(self, coro: Any) -> Any:
         try:
@@ -231,6 +232,7 @@ class RedisRoomHub(RoomHub):
                 message = json.loads(text)
                 kind = message.get("type")
                 if kind == "_viewers":
+                    self.stale_counts.add(room.code)
                     if room.code not in self.recounts:  # a class joining: one count per burst
                         self.recounts[room.code] = asyncio.create_task(self._recount(room))
                     continue
@@ -255,10 +257,12 @@ class RedisRoomHub(RoomHub):
     async def _recount(self, room: Room) -> None:
         """Count the room's viewers on every worker, a moment after a join or a leave."""
         try:
-            await asyncio.sleep(0.2)
-            total = await self._total_viewers(room.code)
-            room.remote_viewers = max(0, total - len(room.viewers))
-            room._viewers_changed()
+            while room.code in self.stale_counts:  # again if a join came during the count
+                await asyncio.sleep(0.2)
+                self.stale_counts.discard(room.code)
+                total = await self._total_viewers(room.code)
+                room.remote_viewers = max(0, total - len(room.viewers))
+                room._viewers_changed()
         except RoomError:
             pass
         finally:
