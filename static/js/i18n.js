@@ -215,6 +215,19 @@ export const en = {
   "data.at": "model at iteration {i}",
   "err.unknown_room": "The room has ended: press Present again.",
   "err.cannot_reproject": "Let the runs make a few iterations first.",
+  "err.bad_json": "The server got a message that is not JSON.",
+  "err.unknown_type": "The server does not know that message.",
+  "err.too_large": "A message was too large.",
+  "err.binary_frame": "The server accepts text messages only.",
+  "err.rate_limited": "Too many messages at once: slow down.",
+  "err.bad_token": "This room belongs to another presenter.",
+  "err.rooms_unavailable": "Rooms are unavailable right now.",
+  "err.not_presenting": "You are not presenting.",
+  "err.read_only": "Watching only: the presenter controls this run.",
+  "err.repeated": "This setting appears twice in the link ({field}).",
+  "err.too_long": "A value is too long ({field}).",
+  "err.too_many_rooms": "The server hosts as many rooms as it can.",
+  "err.room_full": "The room is full.",
 };
 
 export const ko = {
@@ -430,6 +443,19 @@ export const ko = {
   "data.at": "이터레이션 {i}의 모델",
   "err.unknown_room": "방이 끝났습니다: 발표를 다시 누르세요.",
   "err.cannot_reproject": "먼저 몇 이터레이션 진행하세요.",
+  "err.bad_json": "서버가 JSON이 아닌 메시지를 받았습니다.",
+  "err.unknown_type": "서버가 모르는 메시지입니다.",
+  "err.too_large": "메시지가 너무 큽니다.",
+  "err.binary_frame": "서버는 텍스트 메시지만 받습니다.",
+  "err.rate_limited": "메시지가 너무 많습니다: 천천히 보내 주세요.",
+  "err.bad_token": "다른 발표자의 방입니다.",
+  "err.rooms_unavailable": "지금은 방을 쓸 수 없습니다.",
+  "err.not_presenting": "발표 중이 아닙니다.",
+  "err.read_only": "보기 전용입니다: 발표자가 진행합니다.",
+  "err.repeated": "링크에 같은 설정이 두 번 있습니다 ({field}).",
+  "err.too_long": "값이 너무 깁니다 ({field}).",
+  "err.too_many_rooms": "서버의 방이 가득 찼습니다.",
+  "err.room_full": "방이 가득 찼습니다.",
 };
 
 const DICTS = { en, ko };
