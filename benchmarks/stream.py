@@ -150,7 +150,8 @@ def page_figures(base: str) -> None:
         for _ in range(5):
             t0 = time.perf_counter()
             page.goto(base + "/", wait_until="load")
-            page.wait_for_function("document.body.dataset.ready === '1'", timeout=10_000)
+            page.wait_for_function("!!document.body.dataset.status && !!window.Plotly",
+                                   timeout=10_000)
             times.append(time.perf_counter() - t0)
         browser.close()
     print(f"'/' ready in Chromium: median {statistics.median(times) * 1e3:.0f} ms, max "
