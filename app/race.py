@@ -410,8 +410,3 @@ def _angle(a: np.ndarray, b: np.ndarray) -> float | None:
         return None
     cos = float(np.clip(a @ b / (na * nb), -1.0, 1.0))
     return math.degrees(math.acos(cos))
-
-
-def now() -> float:
-    """Unix time, for the frames' `t`."""
-    return time.time()
