@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+
+from app.wire import encode
 
 log = logging.getLogger("descent.rooms")
 
@@ -142,7 +143,7 @@ class Room:
         runs, t = self._pending, self._pending_t
         self._pending, self._pending_t = {}, None
         frame = {"type": "frame", "generation": self._pending_generation, "t": t, "runs": runs}
-        self._emit(frame, _encode(frame))
+        self._emit(frame, encode(frame))
 
     def _emit(self, message: dict[str, Any], text: str, sinks: bool = True) -> None:
         """Record a message for late joiners, queue it for the viewers, pass it to the sinks."""
@@ -200,9 +201,9 @@ class Room:
         out: list[str] = []
         if self.started is not None:
             generation = self.started.get("generation")
-            out.append(_encode(self.started))
+            out.append(encode(self.started))
             if self.surface is not None:
-                out.append(_encode(self.surface))
+                out.append(encode(self.surface))
             batch: dict[str, list] = {}
             size = 0
             for name, pts in self.points.items():
@@ -227,10 +228,10 @@ class Room:
         message = {"type": "frame", "generation": generation, "t": time.time(), "runs": runs}
         if self.thinned:
             message["thinned"] = True
-        return _encode(message)
+        return encode(message)
 
     def welcome(self) -> str:
-        return _encode({"type": "room", "code": self.code, "viewers": self.viewer_count,
+        return encode({"type": "room", "code": self.code, "viewers": self.viewer_count,
                         "live": self.presenters > 0, "thinned": self.thinned})
 
     def join(self, viewer: Viewer) -> None:
@@ -259,7 +260,7 @@ class Room:
             self._viewers_changed()
             return
         viewer.queue.clear()
-        viewer.push(_encode({"type": "reset", "reason": "fell behind; resending the run so far"}))
+        viewer.push(encode({"type": "reset", "reason": "fell behind; resending the run so far"}))
         viewer.push(self.welcome())
         for text in self.snapshot():
             viewer.push(text)
@@ -271,13 +272,10 @@ class Room:
     def close(self, reason: str) -> None:
         self.flush()
         for viewer in list(self.viewers):
-            viewer.push(_encode({"type": "room_closed", "reason": reason}))
+            viewer.push(encode({"type": "room_closed", "reason": reason}))
             viewer.close(reason)
         self.viewers.clear()
 
-
-def _encode(message: dict[str, Any]) -> str:
-    return json.dumps(message, allow_nan=False, separators=(",", ":"))
 
 
 class RoomHub:

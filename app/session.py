@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-import orjson
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -26,6 +25,7 @@ from app.connections import FORBIDDEN, TRY_AGAIN_LATER, client_address, origin_r
 from app.race import Race
 from app.rooms import Room, RoomError
 from app.schemas import MESSAGES, TrainConfig, first_error
+from app.wire import encode
 
 log = logging.getLogger("descent.session")
 
@@ -59,15 +59,6 @@ class RateLimit:
             return True
         self.refused += 1
         return False
-
-
-def encode(message: dict[str, Any]) -> str:
-    """Strict JSON, compact: never NaN or Infinity (orjson writes a non-finite float as null).
-
-    orjson rather than json: encoding frames was a third of a busy server's CPU, and orjson
-    does the same job several times faster.
-    """
-    return orjson.dumps(message).decode()
 
 
 class ClientError(Exception):
