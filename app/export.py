@@ -25,14 +25,13 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.race import Race
+from app.race import DEFAULT_LIMITS, Race
 from app.schemas import TrainConfig, first_error
+from app.settings import Settings
 
 FORMAT = "descent-playground/1"
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json",
            "html": "text/html; charset=utf-8"}
-#: Numbers one export may hold (points x (parameters + 8)): ~60 MB of JSON at most.
-MAX_EXPORT_VALUES = 3_000_000
 #: Okabe-Ito, colour-blind safe; the page's run colours, in the same order.
 RUN_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7")
 SURFACE_SCALE = [[0, "#ffffff"], [0.35, "#e9edf2"], [0.7, "#c5ced8"], [1, "#8b97a5"]]
@@ -45,9 +44,6 @@ _POINT_KEYS = ("iteration", "epoch", "batch_size", "samples", "batch_loss", "los
                "params", "status")
 _SECTIONS = ("config", "started", "surface", "runs", "done")
 
-
-#: The most iterations, over all runs, that one headless run or export may compute.
-MAX_HEADLESS_ITERATIONS = 200_000
 
 
 class ExportError(ValueError):
@@ -87,28 +83,34 @@ def _cuts(race: Race, iterations: Mapping[str, int] | None) -> dict[str, int]:
             for name, run in race.runs.items()}
 
 
-def _check_work(race: Race, cuts: Mapping[str, int]) -> None:
+def _check_work(race: Race, cuts: Mapping[str, int], limits: Settings) -> None:
     planned = sum(cuts.values())
-    if planned > MAX_HEADLESS_ITERATIONS:
+    if planned > limits.max_headless_iterations:
         raise ExportError(
-            f"this export needs up to {planned} iterations; an export may compute at most "
-            f"{MAX_HEADLESS_ITERATIONS} (MAX_HEADLESS_ITERATIONS; lower epochs or n_samples, "
-            "use bigger batches, or cut the runs earlier)"
+            f"this needs up to {planned:,} iterations over all runs; one headless run or export "
+            f"may compute at most {limits.max_headless_iterations:,} "
+            "(DESCENT_MAX_HEADLESS_ITERATIONS): lower epochs or n_samples, use bigger batches, "
+            "or cut the runs earlier"
         )
     values = planned * (race.model.n_params + 8)
-    if values > MAX_EXPORT_VALUES:
+    if values > limits.max_headless_values:
         raise ExportError(
-            f"this export would hold {values} numbers ({planned} points x "
-            f"{race.model.n_params} parameters); at most {MAX_EXPORT_VALUES} "
-            "(use a smaller model, fewer iterations, or cut the runs earlier)"
+            f"this would hold {values:,} numbers ({planned:,} points x "
+            f"({race.model.n_params} parameters + 8)); at most {limits.max_headless_values:,} "
+            "(DESCENT_MAX_HEADLESS_VALUES): use a smaller model, fewer iterations, or cut the "
+            "runs earlier"
         )
 
 
-def compute(config: TrainConfig, iterations: Mapping[str, int] | None = None) -> dict[str, Any]:
-    """The comparison as the JSON export, each run cut at `iterations[name]` (default: all)."""
-    race = Race(config, generation=1, keep_all=True)
+def compute(config: TrainConfig, iterations: Mapping[str, int] | None = None,
+            limits: Settings = DEFAULT_LIMITS) -> dict[str, Any]:
+    """The comparison as the JSON export, each run cut at `iterations[name]` (default: all).
+
+    `limits` are the server's caps on the work and the size of the result.
+    """
+    race = Race(config, generation=1, limits=limits, keep_all=True)
     cuts = _cuts(race, iterations)
-    _check_work(race, cuts)
+    _check_work(race, cuts, limits)
     for name, run in race.runs.items():
         while len(run.points) < cuts[name] and race.advance(run) is not None:
             pass
@@ -275,9 +277,9 @@ def to_html(result: Mapping[str, Any]) -> str:
 RENDERERS = {"csv": to_csv, "json": to_json, "html": to_html}
 
 
-def export(fmt: str, request: ExportRequest) -> str:
+def export(fmt: str, request: ExportRequest, limits: Settings = DEFAULT_LIMITS) -> str:
     """The export in format `fmt` ("csv", "json" or "html")."""
-    return RENDERERS[fmt](compute(request.config, request.iterations))
+    return RENDERERS[fmt](compute(request.config, request.iterations, limits))
 
 
 # -- checking a file before the page replays it ------------------------------------------------

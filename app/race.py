@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from app.schemas import TrainConfig
+from app.settings import Settings
 from engine import DATASETS, MLP, OUTPUT_FOR_TASK, Problem, Step, make_dataset
 from engine.descent import RunSpec, iterations_per_epoch, start_runs
 from engine.surface import Surface, exact_surface, projected_surface, surface_values
@@ -23,11 +24,33 @@ SURFACE_GRID = 51
 PROJECTED_GRID = 31
 FORWARD_SAMPLES = 8  # samples of the batch shown in the step panel
 PREDICTION_GRID = 30  # data view: points of the line / side of the probability grid
-#: What a live session keeps of its history (points and their parameters): about this many
-#: bytes. Beyond it the older half of each run is thinned to every other point, and the
-#: timeline and the room's late joiners say the history is thinned.
-HISTORY_BYTES = 16 * 1024 * 1024
-POINT_BYTES = 400  # a point's dict, without its parameters
+#: A kept point's dict, without its parameters (8 bytes each): what the history bound counts.
+#: Past `Settings.max_points_per_session` points or `max_history_mb` bytes, the older half of
+#: each run is thinned to every other point, and the timeline and late joiners say so.
+POINT_BYTES = 400
+DEFAULT_LIMITS = Settings()
+
+
+class TooManyIterations(ValueError):
+    """A run longer than the server allows (`DESCENT_MAX_ITERATIONS_PER_RUN`)."""
+
+    code = "too_many_iterations"
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+def check_iterations(config: TrainConfig, n_samples: int, limit: int) -> None:
+    """Refuse a config one of whose runs would take more than `limit` iterations."""
+    for r in config.runs:
+        planned = iterations_per_epoch(n_samples, r.batch_size) * config.epochs
+        if planned > limit:
+            raise TooManyIterations(
+                f"run {r.name!r} would take {planned:,} iterations ({config.epochs} epochs x "
+                f"{iterations_per_epoch(n_samples, r.batch_size):,} per epoch); this server allows "
+                f"at most {limit:,} per run (DESCENT_MAX_ITERATIONS_PER_RUN): lower epochs or "
+                "n_samples, or use a bigger batch", limit)
 
 
 def _clean(values: Any) -> Any:
@@ -80,7 +103,13 @@ class Run:
 class Race:
     """The runs of one comparison, their shared problem and the surface they are drawn on."""
 
-    def __init__(self, config: TrainConfig, generation: int, keep_all: bool = False) -> None:
+    def __init__(self, config: TrainConfig, generation: int, limits: Settings = DEFAULT_LIMITS,
+                 keep_all: bool = False) -> None:
+        """Build the comparison; `limits` are the server's caps (TooManyIterations past them).
+
+        `keep_all` keeps every point (a headless run, bounded by its own caps); otherwise the
+        history is thinned past the session's bounds.
+        """
         self.config = config
         self.generation = generation
         self.thinned = False
@@ -99,6 +128,7 @@ class Race:
         )
         self.problem = Problem(self.model, config.loss, self.data.X, self.data.y)
         self.n = self.data.n_samples
+        check_iterations(config, self.n, limits.max_iterations_per_run)
         specs = [RunSpec(r.name, r.batch_size, r.lr, r.update) for r in config.runs]
         trainers = start_runs(
             self.data.X, self.data.y, self.model, config.loss, specs,
@@ -114,8 +144,9 @@ class Race:
                 iterations_per_epoch=per_epoch, total_iterations=per_epoch * config.epochs,
             )
         self.residual_sum, self.residual_max, self.residual_count = 0.0, 0.0, 0
-        self.max_kept = None if keep_all else max(
-            2000, HISTORY_BYTES // (8 * self.model.n_params + POINT_BYTES))
+        point_bytes = 8 * self.model.n_params + POINT_BYTES
+        self.max_kept = None if keep_all else max(2, min(
+            limits.max_points_per_session, limits.max_history_mb * 2**20 // point_bytes))
         self.kept = 0
         self.start = self.model.get_params()
         self.initial_loss = self.problem.loss_at(self.start)

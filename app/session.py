@@ -22,9 +22,10 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app.connections import FORBIDDEN, TRY_AGAIN_LATER, client_address, origin_refusal
-from app.race import Race
+from app.race import Race, TooManyIterations
 from app.rooms import Room, RoomError
 from app.schemas import MESSAGES, TrainConfig, first_error
+from app.settings import Settings
 from app.wire import encode
 
 log = logging.getLogger("descent.session")
@@ -36,16 +37,13 @@ DETAIL_EVERY = 0.25  # seconds between detail messages of the inspected run
 OTHER_DETAIL_EVERY = 2.0  # ... and of the other runs
 FRAME_EVERY = 0.033  # seconds between frames: points are coalesced (~30 frames per second)
 MAX_CREDIT_SECONDS = 0.25  # a late tick may catch up this much, not more
-MAX_MESSAGE_BYTES = 64 * 1024
-RATE_PER_SECOND = 20.0  # client messages, sustained (a slider dragged fast sends ~10 a second)
-RATE_BURST = 60
 MAX_REFUSED = 500  # messages refused for rate before the socket is closed
 
 
 class RateLimit:
     """A token bucket: `allow()` is False once the client sends faster than the rate allows."""
 
-    def __init__(self, rate: float = RATE_PER_SECOND, burst: int = RATE_BURST) -> None:
+    def __init__(self, rate: float, burst: int) -> None:
         self.rate, self.burst = rate, burst
         self.tokens, self.stamp = float(burst), time.monotonic()
         self.refused = 0
@@ -69,13 +67,14 @@ class ClientError(Exception):
         self.code, self.field = code, field
 
 
-def parse(raw: dict[str, Any]) -> Any:
+def parse(raw: dict[str, Any], max_bytes: int) -> Any:
     """A validated client message from a raw ASGI `websocket.receive` event."""
     if raw.get("bytes") is not None:
         raise ClientError("binary frames are not accepted; send JSON text", "binary_frame")
     text = raw.get("text") or ""
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES:
-        raise ClientError(f"message larger than {MAX_MESSAGE_BYTES} bytes", "too_large")
+    if len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise ClientError(
+            f"message larger than {max_bytes} bytes (DESCENT_MAX_MESSAGE_BYTES)", "too_large")
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
@@ -104,8 +103,9 @@ def _reject_constant(name: str) -> float:
 class Session:
     """The state of one training socket and the two tasks that serve it."""
 
-    def __init__(self, websocket: WebSocket) -> None:
+    def __init__(self, websocket: WebSocket, settings: Settings) -> None:
         self.ws = websocket
+        self.settings = settings
         self.race: Race | None = None
         self.generation = 0
         self.paused = False
@@ -137,8 +137,13 @@ class Session:
         async with self.send_lock:
             await self.ws.send_text(text)
 
-    async def error(self, message: str, code: str, field: str | None = None) -> None:
-        await self.send({"type": "error", "message": message, "field": field, "code": code})
+    async def error(self, message: str, code: str, field: str | None = None,
+                    limit: int | None = None) -> None:
+        """An `error` message; `limit` is the value of the server cap that refused, if one did."""
+        error = {"type": "error", "message": message, "field": field, "code": code}
+        if limit is not None:
+            error["limit"] = limit
+        await self.send(error)
 
     def poke(self) -> None:
         self.changed.set()
@@ -162,7 +167,9 @@ class Session:
 
     # -- the receiver ----------------------------------------------------------------------
     async def receive_loop(self) -> None:
-        limit = RateLimit()
+        settings = self.settings
+        rate, burst = settings.max_messages_per_second, settings.max_message_burst
+        limit = RateLimit(rate, burst)
         while True:
             raw = await self.ws.receive()
             if raw["type"] == "websocket.disconnect":
@@ -173,12 +180,13 @@ class Session:
                     return
                 if limit.refused == 1 or limit.refused % 50 == 0:
                     await self.error(
-                        f"too many messages: at most {RATE_PER_SECOND:g} per second "
-                        f"(bursts of {RATE_BURST}); this one was ignored", "rate_limited")
+                        f"too many messages: at most {rate} per second (bursts of {burst}; "
+                        "DESCENT_MAX_MESSAGES_PER_SECOND, DESCENT_MAX_MESSAGE_BURST); "
+                        "this one was ignored", "rate_limited", limit=rate)
                 continue
             limit.refused = 0
             try:
-                await self.handle(parse(raw))
+                await self.handle(parse(raw, settings.max_message_bytes))
             except ClientError as exc:
                 await self.error(str(exc), exc.code, exc.field)
 
@@ -311,7 +319,12 @@ class Session:
 
     async def start(self, config: TrainConfig, paused: bool, generation: int) -> None:
         try:
-            race = await anyio.to_thread.run_sync(Race, config, generation, abandon_on_cancel=True)
+            race = await anyio.to_thread.run_sync(Race, config, generation, self.settings,
+                                                  abandon_on_cancel=True)
+        except TooManyIterations as exc:
+            if generation == self.generation:
+                await self.error(str(exc), exc.code, "config.epochs", exc.limit)
+            return
         except ValueError as exc:  # the engine refused a combination the schema let through
             if generation == self.generation:
                 await self.error(f"config: {exc}", "bad_config", "config")
@@ -499,7 +512,7 @@ async def serve_session(websocket: WebSocket) -> None:
         return
     address = client_address(websocket)
     log.info("session start from %s (%d open)", address, len(connections.sessions))
-    session = Session(websocket)
+    session = Session(websocket, websocket.app.state.settings)
     try:
         await session.serve()
     finally:

@@ -23,6 +23,14 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "max_sessions_per_client": (1, _BIG),
     "max_rooms": (1, _BIG),
     "max_viewers_per_room": (1, _BIG),
+    "max_iterations_per_run": (1, 10**9),
+    "max_points_per_session": (100, 10**8),
+    "max_history_mb": (1, 64 * 1024),
+    "max_message_bytes": (1024, 16 * 1024 * 1024),
+    "max_messages_per_second": (1, 10_000),
+    "max_message_burst": (1, 100_000),
+    "max_headless_iterations": (1, 10**9),
+    "max_headless_values": (1000, 10**10),
 }
 
 
@@ -60,6 +68,21 @@ class Settings:
     room_idle_seconds: float = 1800.0
     max_rooms: int = 50
     max_viewers_per_room: int = 500
+    # One live run may be this long (epochs x iterations per epoch); 5,000 samples at batch 1
+    # for 1,000 epochs is 5,000,000.
+    max_iterations_per_run: int = 5_000_000
+    # What one live session keeps of its history (points and their parameters), whichever
+    # bound comes first; beyond it the older half is thinned to every other point.
+    max_points_per_session: int = 40_000
+    max_history_mb: int = 16
+    # Client messages on a socket: size, and a token bucket (sustained rate, burst).
+    max_message_bytes: int = 64 * 1024
+    max_messages_per_second: int = 20
+    max_message_burst: int = 60
+    # One headless `POST /api/runs` or export: iterations computed over all runs, and numbers
+    # in the response (points x (parameters + 8)); 3,000,000 is ~60 MB of JSON.
+    max_headless_iterations: int = 200_000
+    max_headless_values: int = 3_000_000
     # Use X-Forwarded-* headers (client address, host) only behind a proxy you run.
     trust_proxy_headers: bool = False
     redis_url: str | None = None

@@ -160,7 +160,7 @@ async def check_export(request: Request) -> dict[str, bool]:
 @router.post("/export/{fmt}", response_class=Response, responses={200: {
     "content": {"text/csv": {}, "application/json": {}, "text/html": {}},
     "description": "the file, as an attachment"}})
-async def export_run(fmt: Literal["csv", "json", "html"],
+async def export_run(fmt: Literal["csv", "json", "html"], request: Request,
                      body: Annotated[Any, Body()] = None) -> Response:
     """The comparison recomputed and cut where each run was: as CSV, JSON or an HTML report."""
     if fmt not in export.FORMATS:
@@ -168,7 +168,8 @@ async def export_run(fmt: Literal["csv", "json", "html"],
                             detail=f"unknown export format {fmt[:20]!r}; use csv, json or html")
     try:
         parsed = export.parse_request(body)
-        text = await anyio.to_thread.run_sync(export.export, fmt, parsed)
+        text = await anyio.to_thread.run_sync(export.export, fmt, parsed,
+                                              request.app.state.settings)
     except ValueError as exc:
         raise _unprocessable(str(exc)) from None
     name = export.filename(parsed.config, fmt)

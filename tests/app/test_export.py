@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from websockets.sync.client import connect
 
-from app.export import FORMAT, MAX_EXPORT_VALUES, MAX_HEADLESS_ITERATIONS, RUN_COLORS, load_export
+from app.export import FORMAT, RUN_COLORS, load_export
 from app.main import create_app
 from app.race import Race
 from app.routes.classroom import MAX_UPLOAD_BYTES
@@ -161,10 +161,11 @@ def test_html_report_is_standalone_with_the_config(http):
     ({"config": {}, "extra": 1}, "extra is not a known field"),
     ([1, 2, 3], "must be a JSON object"),
     (None, "must be a JSON object"),
-    ({"config": {"n_samples": 5000, "epochs": 1000}}, str(MAX_HEADLESS_ITERATIONS)),
+    ({"config": {"n_samples": 5000, "epochs": 1000}},
+     "at most 200,000 (DESCENT_MAX_HEADLESS_ITERATIONS)"),
     ({"config": {"dataset": "moons", "hidden": [16, 16, 16, 16], "n_samples": 200,
                  "runs": [{"name": "SGD", "batch_size": 1}]}},
-     str(MAX_EXPORT_VALUES)),
+     "at most 3,000,000 (DESCENT_MAX_HEADLESS_VALUES)"),
 ])
 @pytest.mark.parametrize("fmt", ["json", "csv", "html"])
 def test_bad_export_bodies_get_422_naming_the_problem(http, fmt, body, words):

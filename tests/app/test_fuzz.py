@@ -35,12 +35,12 @@ from websockets.sync.client import connect
 
 from app.main import create_app
 from app.schemas import MESSAGES, TrainConfig
-from app.session import MAX_MESSAGE_BYTES
 from app.settings import Settings
 
 # -- HTTP: schemathesis against the ASGI app -----------------------------------------------------
 # Settings() (the defaults), not the environment: the fuzzed app is the same on every machine.
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings()))
+MAX_MESSAGE_BYTES = Settings().max_message_bytes
 
 
 @schema.parametrize()

@@ -33,7 +33,6 @@ if __name__ != "__main__":  # the test module (the client script needs none of t
     import uvicorn
     from conftest import free_port
 
-    import app.race
     import app.session
     from app.main import create_app
     from app.settings import Settings
@@ -312,8 +311,9 @@ def test_a_long_run_of_a_big_model_holds_a_bounded_history(server):
             until(ws, '{"type":"done"', timeout=300)
             grown = live() - base
     # Unbounded, 4,900 more points of 881 parameters would hold ~50 MB more; the session keeps
-    # about HISTORY_BYTES (16 MB) of history and thins the rest.
-    assert grown < 2 * app.race.HISTORY_BYTES, f"the history grew by {grown / 1e6:.1f} MB"
+    # about DESCENT_MAX_HISTORY_MB (16 MB) of history and thins the rest.
+    bound = 2 * Settings().max_history_mb * 2**20
+    assert grown < bound, f"the history grew by {grown / 1e6:.1f} MB"
 
 
 def test_a_finished_runs_detail_is_not_sent_again_and_again(server):

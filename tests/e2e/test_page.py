@@ -309,3 +309,26 @@ def test_phone_layout_has_a_drawer(live_server, browser, screenshot_dir):
         assert errors == []
     finally:
         context.close()
+
+
+def test_a_server_cap_is_named_on_the_page_in_both_languages(page, screenshot_dir):
+    """A server that allows 1,000 iterations per run refuses the default race (SGD: 2,000)."""
+    from conftest import start_live_server
+
+    with start_live_server(env={"DESCENT_MAX_ITERATIONS_PER_RUN": "1000"}, name="capped") as base:
+        page.goto(base + "/?lang=ko")
+        page.wait_for_function("() => window.__dp")
+        page.click("button[data-lang='ko']")
+        page.wait_for_selector("#notice", state="visible")
+        text = page.inner_text("#notice-text")
+        assert "반복 횟수" in text and "1,000회" in text, text
+        page.screenshot(path=screenshot_dir / "page-cap-ko.png")
+        page.click("button[data-lang='en']")
+        set_value(page, "#c-epochs", 30)
+        page.click("#btn-start")
+        page.wait_for_function(
+            "() => document.querySelector('#notice-text').textContent.includes('DESCENT_MAX')")
+        assert "at most 1,000 per run" in page.inner_text("#notice-text")
+        set_value(page, "#c-epochs", 10)  # 1,000 iterations: allowed
+        start(page)
+        assert page.console_errors == []
