@@ -449,7 +449,7 @@ export const ko = {
   "err.too_large": "메시지가 너무 큽니다.",
   "err.binary_frame": "서버는 텍스트 메시지만 받습니다.",
   "err.rate_limited": "메시지가 너무 많습니다: 천천히 보내 주세요.",
-  "err.too_many_iterations": "실행 하나의 반복 횟수가 이 서버의 한도({limit}회)를 넘습니다: 에포크나 데이터 크기를 줄이거나 배치 크기를 키우세요.",
+  "err.too_many_iterations": "실행 하나의 이터레이션 수가 이 서버의 한도({limit}회)를 넘습니다: 에폭이나 데이터 크기를 줄이거나 배치 사이즈를 키우세요.",
   "err.bad_token": "다른 발표자의 방입니다.",
   "err.rooms_unavailable": "지금은 방을 쓸 수 없습니다.",
   "err.not_presenting": "발표 중이 아닙니다.",

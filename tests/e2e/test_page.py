@@ -321,7 +321,7 @@ def test_a_server_cap_is_named_on_the_page_in_both_languages(page, screenshot_di
         page.click("button[data-lang='ko']")
         page.wait_for_selector("#notice", state="visible")
         text = page.inner_text("#notice-text")
-        assert "반복 횟수" in text and "1,000회" in text, text
+        assert "이터레이션 수" in text and "1,000회" in text, text
         page.screenshot(path=screenshot_dir / "page-cap-ko.png")
         page.click("button[data-lang='en']")
         set_value(page, "#c-epochs", 30)
