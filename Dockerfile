@@ -33,16 +33,16 @@ RUN python -m pip install --no-cache-dir --no-deps --no-build-isolation . \
 
 # 3. Run as the app user, from its home: the app is imported from site-packages, not from
 #    the sources above. `descent-playground` reads every DESCENT_* setting (README,
-#    "Settings"). Proxy headers are honoured, so behind a reverse proxy the per-client
-#    session cap sees the students' addresses and the Origin check the public host:
-#    FORWARDED_ALLOW_IPS is uvicorn's (X-Forwarded-For/-Proto), DESCENT_TRUST_PROXY_HEADERS
-#    the app's (X-Forwarded-Host). Set both to 127.0.0.1 / false to trust no proxy.
+#    "Settings"). Students reach the port directly (-p 8000:8000), so forwarded headers are
+#    not trusted: a client cannot name another address in X-Forwarded-For to get past the
+#    per-client session cap. Behind a reverse proxy you run, `-e DESCENT_TRUST_PROXY_HEADERS=true`
+#    uses X-Forwarded-For/-Proto/-Host (students' addresses, the public host), believed from
+#    any peer: publish the port to the proxy only, or add `-e FORWARDED_ALLOW_IPS=<its address>`.
 USER 10001:10001
 WORKDIR /home/app
 ENV DESCENT_HOST=0.0.0.0 \
     DESCENT_PORT=8000 \
-    DESCENT_TRUST_PROXY_HEADERS=true \
-    FORWARDED_ALLOW_IPS=*
+    DESCENT_TRUST_PROXY_HEADERS=false
 EXPOSE 8000
 
 # slim has no curl: ask the health route with the standard library.

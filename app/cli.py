@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 import webbrowser
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from app.settings import LOG_LEVELS, Settings
 
@@ -96,6 +96,45 @@ def _open_when_up(host: str, port: int, url: str, timeout: float = 30.0) -> None
             time.sleep(0.2)
 
 
+def server_options(settings: Settings, environ: Mapping[str, str] | None = None) -> dict:
+    """uvicorn's options for these settings.
+
+    X-Forwarded-For/-Proto (the client's address, for the per-client session cap, and scheme)
+    are used only when DESCENT_TRUST_PROXY_HEADERS=true, like X-Forwarded-Host for the Origin
+    check; otherwise uvicorn's proxy-headers middleware is off, so no peer, not even 127.0.0.1,
+    can name another address. When trusted, they are believed from the peers FORWARDED_ALLOW_IPS
+    names (uvicorn's variable: addresses or networks, comma-separated), from any peer when it is
+    unset: the setting says a proxy is in front, and then only the proxy should reach the port.
+    """
+    environ = os.environ if environ is None else environ
+    options: dict = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        # Compressing every frame once per socket costs more CPU than a room of viewers can
+        # afford on a teacher's laptop (benchmarks/rooms.py); loopback and LAN don't need it.
+        "ws_per_message_deflate": False,
+        "proxy_headers": settings.trust_proxy_headers,
+    }
+    if settings.trust_proxy_headers:
+        options["forwarded_allow_ips"] = environ.get("FORWARDED_ALLOW_IPS", "").strip() or "*"
+    return options
+
+
+def proxy_notice(settings: Settings, environ: Mapping[str, str] | None = None) -> str | None:
+    """A line for the operator about forwarded headers, or None when there is nothing to say."""
+    environ = os.environ if environ is None else environ
+    allowed = environ.get("FORWARDED_ALLOW_IPS", "").strip()
+    if settings.trust_proxy_headers and not allowed:
+        return ("forwarded headers are trusted from any peer (DESCENT_TRUST_PROXY_HEADERS=true): "
+                f"only the proxy should reach port {settings.port}, or set FORWARDED_ALLOW_IPS "
+                "to its address")
+    if not settings.trust_proxy_headers and allowed:
+        return ("FORWARDED_ALLOW_IPS is ignored: forwarded headers are used only with "
+                "DESCENT_TRUST_PROXY_HEADERS=true")
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -121,6 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("Descent Playground: open " + links[0], flush=True)
     for link in links[1:]:
         print("  on the local network: " + link, flush=True)
+    notice = proxy_notice(settings)
+    if notice:
+        print("descent-playground: " + notice, file=sys.stderr, flush=True)
+    options = server_options(settings)
     if args.open:
         threading.Thread(
             target=_open_when_up, args=(settings.host, settings.port, links[0]), daemon=True
@@ -129,19 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Each worker builds its own app from the environment: pass the overrides on.
         os.environ.update({"DESCENT_HOST": settings.host, "DESCENT_PORT": str(settings.port),
                            "DESCENT_LOG_LEVEL": settings.log_level})
-        uvicorn.run("app.main:create_app", factory=True, workers=args.workers,
-                    host=settings.host, port=settings.port, log_level=settings.log_level,
-                    ws_per_message_deflate=False)
+        uvicorn.run("app.main:create_app", factory=True, workers=args.workers, **options)
         return 0
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        # Compressing every frame once per socket costs more CPU than a room of viewers can
-        # afford on a teacher's laptop (benchmarks/rooms.py); loopback and LAN don't need it.
-        ws_per_message_deflate=False,
-    )
+    uvicorn.run(create_app(settings), **options)
     return 0
 
 

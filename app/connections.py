@@ -4,6 +4,15 @@ Training sessions are capped in all and per client address (a class behind one N
 shares one). A browser's `Origin` must be this server's own (or a configured one), so another
 site cannot drive a student's browser into the playground; a script sends no Origin and is let
 in. On shutdown every socket gets a close frame with a reason before the server stops.
+
+Forwarded headers count only when ``DESCENT_TRUST_PROXY_HEADERS=true``. ``descent-playground``
+then lets uvicorn take the client's address from X-Forwarded-For, and otherwise turns uvicorn's
+proxy-headers middleware off. ``uvicorn app.main:app`` run directly keeps uvicorn's own default
+(X-Forwarded-For believed from 127.0.0.1, or whatever FORWARDED_ALLOW_IPS names), and that
+middleware rewrites the ASGI scope's ``client`` before the app runs: the peer's own address is
+gone by then and cannot be restored here. So, with the setting off, a socket whose address
+appears in its own X-Forwarded-For (which every such rewrite produces) also counts against one
+shared bucket (`UNTRUSTED_FORWARD`): forged addresses cannot add sessions past the per-client cap.
 """
 
 from __future__ import annotations
@@ -24,9 +33,40 @@ TRY_AGAIN_LATER = 1013
 FORBIDDEN = 4403
 
 
+# The per-client bucket of sockets whose address may come from an X-Forwarded-For that is not
+# trusted (module docstring). Short: refusal reasons go in a close frame (123 bytes at most).
+UNTRUSTED_FORWARD = "an untrusted X-Forwarded-For"
+# The longest textual IPv6 address (INET6_ADDRSTRLEN - 1); anything longer is not an address.
+_ADDRESS_CHARS = 45
+
+
 def client_address(websocket: WebSocket) -> str:
-    """The client's address (uvicorn puts the forwarded one here when proxies are trusted)."""
-    return websocket.client.host if websocket.client else "unknown"
+    """The client's address: the peer's, or, when uvicorn's proxy-headers middleware is on, the
+    one it took from X-Forwarded-For (`descent-playground` turns it on only with
+    DESCENT_TRUST_PROXY_HEADERS=true)."""
+    return websocket.client.host[:_ADDRESS_CHARS] if websocket.client else "unknown"
+
+
+def _forwarded_for_hosts(websocket: WebSocket) -> set[str]:
+    """The hosts named in X-Forwarded-For ("1.2.3.4", "1.2.3.4:5", "[::1]:5" give the host)."""
+    hosts = set()
+    for header in websocket.headers.getlist("x-forwarded-for"):
+        for item in header.split(","):
+            item = item.strip()
+            if item.startswith("[") and "]" in item:
+                item = item[1:item.index("]")]
+            elif item.count(":") == 1:
+                item = item.split(":")[0]
+            hosts.add(item[:_ADDRESS_CHARS])
+    return hosts
+
+
+def counted_as(websocket: WebSocket, trust_proxy_headers: bool) -> tuple[str, ...]:
+    """The per-client buckets a session from this socket counts against."""
+    address = client_address(websocket)
+    if not trust_proxy_headers and address in _forwarded_for_hosts(websocket):
+        return (address, UNTRUSTED_FORWARD)
+    return (address,)
 
 
 def origin_refusal(websocket: WebSocket, settings: Settings) -> str | None:
@@ -48,10 +88,13 @@ def origin_refusal(websocket: WebSocket, settings: Settings) -> str | None:
 class Connections:
     """The open sockets and the session caps."""
 
-    def __init__(self, max_sessions: int, max_per_client: int) -> None:
+    def __init__(
+        self, max_sessions: int, max_per_client: int, trust_proxy_headers: bool = False
+    ) -> None:
         self.max_sessions, self.max_per_client = max_sessions, max_per_client
+        self.trust_proxy_headers = trust_proxy_headers
         self.sockets: set[WebSocket] = set()
-        self.sessions: dict[WebSocket, str] = {}
+        self.sessions: dict[WebSocket, tuple[str, ...]] = {}
         self.per_client: Counter[str] = Counter()
         self.closing = False
 
@@ -59,16 +102,17 @@ class Connections:
         """Register a training session; the refusal's reason when a cap is reached."""
         if self.closing:
             return "the server is shutting down"
-        address = client_address(websocket)
+        buckets = counted_as(websocket, self.trust_proxy_headers)
         if len(self.sessions) >= self.max_sessions:
             return f"server busy: at most {self.max_sessions} sessions (DESCENT_MAX_SESSIONS)"
-        if self.per_client[address] >= self.max_per_client:
-            return (
-                f"too many sessions from {address}: at most {self.max_per_client} "
-                "(DESCENT_MAX_SESSIONS_PER_CLIENT)"
-            )
-        self.sessions[websocket] = address
-        self.per_client[address] += 1
+        for bucket in buckets:
+            if self.per_client[bucket] >= self.max_per_client:
+                return (
+                    f"too many sessions from {bucket}: at most {self.max_per_client} "
+                    "(DESCENT_MAX_SESSIONS_PER_CLIENT)"
+                )
+        self.sessions[websocket] = buckets
+        self.per_client.update(buckets)
         self.sockets.add(websocket)
         return None
 
@@ -78,11 +122,10 @@ class Connections:
 
     def release(self, websocket: WebSocket) -> None:
         self.sockets.discard(websocket)
-        address = self.sessions.pop(websocket, None)
-        if address is not None:
-            self.per_client[address] -= 1
-            if self.per_client[address] <= 0:
-                del self.per_client[address]
+        for bucket in self.sessions.pop(websocket, ()):
+            self.per_client[bucket] -= 1
+            if self.per_client[bucket] <= 0:
+                del self.per_client[bucket]
 
     async def close_all(self, reason: str, timeout: float = 2.0) -> None:
         """Send every open socket a close frame with `reason`."""

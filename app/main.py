@@ -98,7 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN.
     app = FastAPI(title="Descent Playground", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
-    app.state.connections = Connections(settings.max_sessions, settings.max_sessions_per_client)
+    app.state.connections = Connections(
+        settings.max_sessions, settings.max_sessions_per_client, settings.trust_proxy_headers
+    )
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
     app.state.rooms = make_room_hub(settings)
 
