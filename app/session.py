@@ -2,10 +2,12 @@
 
 The receiver reads the client's commands and changes the session's state. The pacer advances
 the race on a clock (`speed` iterations per second per run, or equal samples per second),
-coalesces the new points into at most ~60 frames per second and sends them. Engine work runs in
-a worker thread in slices of a few milliseconds, so the event loop stays free for other pages and
-sessions. The pacer awaits each send before computing more, so a client that stops reading
-stops its trainer instead of filling memory. When either task ends, the other is cancelled.
+coalesces the new points into at most ~30 frames per second and sends them. A paced tick is a
+few iterations, done on the event loop; it wakes only when an iteration is due. At speed 0 the
+engine runs in a worker thread in slices of a few milliseconds, so the event loop stays free for
+other pages and sessions; details run there too unless they proved cheap. The pacer awaits each
+send before computing more, so a client that stops reading stops its trainer instead of filling
+memory. When either task ends, the other is cancelled.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ DETAIL_EVERY = 0.25  # seconds between detail messages of the inspected run
 OTHER_DETAIL_EVERY = 2.0  # ... and of the other runs
 FRAME_EVERY = 0.033  # seconds between frames: points are coalesced (~30 frames per second)
 MAX_CREDIT_SECONDS = 0.25  # a late tick may catch up this much, not more
+TIMER_SLACK = 0.001  # a nap until the next iteration is due lasts this much longer (timer jitter)
+INLINE_DETAILS = 0.002  # details that cost less CPU than this are computed on the event loop
 MAX_REFUSED = 500  # messages refused for rate before the socket is closed
 
 
@@ -126,6 +130,8 @@ class Session:
         self.last_frame = 0.0
         self.last_detail = 0.0
         self.detail_sent: dict[str, tuple[int, float]] = {}
+        self.detail_cost = float("inf")  # CPU seconds of the last details() that made messages
+        self.waiter: asyncio.Future | None = None  # the pacer's nap, ended early by poke()
 
     # -- plumbing --------------------------------------------------------------------------
     async def send(self, message: dict[str, Any]) -> None:
@@ -147,6 +153,24 @@ class Session:
 
     def poke(self) -> None:
         self.changed.set()
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def nap(self, seconds: float) -> None:
+        """Sleep up to `seconds`, less if poked: a future and a timer (no cancel scope, whose
+        timeout cancels the task and costs an exception per tick: ~50 µs, 15 % of a core at
+        50 sessions)."""
+        if self.changed.is_set():  # poked since this tick began
+            return
+        loop = asyncio.get_running_loop()
+        waiter = self.waiter = loop.create_future()
+        timer = loop.call_later(seconds, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self.waiter = None
 
     async def serve(self) -> None:
         """Run until the client goes away."""
@@ -210,6 +234,7 @@ class Session:
                     "unknown_run", "run",
                 )
             self.inspected, self.batch_surface = msg.run, msg.batch_surface
+            self.detail_cost = float("inf")  # measure again, in a worker thread first
             self.last_detail = 0.0
             self.detail_sent.pop(msg.run, None)
             race = self.race
@@ -335,6 +360,7 @@ class Session:
         self.paused, self.pending_steps, self.stop_requested = paused, 0, False
         self.credit = {name: 0.0 for name in race.runs}
         self.pending, self.pending_t, self.detail_sent = {}, None, {}
+        self.detail_cost = float("inf")
         if self.inspected not in race.runs:
             self.inspected = next(iter(race.runs))
         await self.send(race.started_message())
@@ -349,6 +375,7 @@ class Session:
     async def pace_loop(self) -> None:
         clock = time.monotonic()
         while True:
+            self.changed.clear()  # a poke from here on ends the wait or the nap below at once
             if self.viewers_changed:
                 self.viewers_changed = False
                 if self.room is not None:
@@ -365,7 +392,6 @@ class Session:
                 if race is not None:
                     await self.flush_frame(race)
                 if not self.viewers_changed:
-                    self.changed.clear()
                     await self.changed.wait()
                     clock = time.monotonic()
                 continue
@@ -381,7 +407,6 @@ class Session:
                     # A paced tick is a few iterations (~0.1 ms each): cheaper on the loop
                     # than a hop to a worker thread, which with many sessions queues for the GIL.
                     points, t = self.slice(race, dt, INLINE_SLICE)
-                    await anyio.sleep(0)
             if race is not self.race:
                 continue  # a new start replaced this race while the slice ran
             for name, pts in points.items():
@@ -397,11 +422,23 @@ class Session:
                 await self.finish(race)
                 continue
             if not self.paused:
-                spare = TICK - (time.monotonic() - tick_start)
+                now = time.monotonic()
+                spare = max(TICK - (now - tick_start), self.until_due(race))
+                if self.pending:  # points held back by FRAME_EVERY go out in time
+                    spare = min(spare, self.last_frame + FRAME_EVERY - now)
                 if spare > 0:
-                    self.changed.clear()
-                    with anyio.move_on_after(spare):
-                        await self.changed.wait()
+                    await self.nap(spare)
+                else:
+                    await asyncio.sleep(0)  # let the other sessions run
+
+    def until_due(self, race: Race) -> float:
+        """Seconds until the next paced iteration is due (0 at speed 0): no tick before it."""
+        if self.speed == 0:
+            return 0.0
+        credit = self.credit
+        waits = [(1.0 - credit.get(name, 0.0)) / rate
+                 for name, rate in self.rates(race).items() if rate > 0]
+        return max(0.0, min(waits)) + TIMER_SLACK if waits else 0.0
 
     async def flush_frame(self, race: Race) -> None:
         """Send the points computed since the last frame, if any, as one frame."""
@@ -466,11 +503,24 @@ class Session:
         return points, t
 
     async def send_details(self, race: Race) -> None:
-        for message in await anyio.to_thread.run_sync(self.details, race):
+        if self.detail_cost < INLINE_DETAILS:  # cheap: no hop to a worker thread and back
+            messages = self.timed_details(race)
+        else:
+            messages = await anyio.to_thread.run_sync(self.timed_details, race)
+        for message in messages:
             await self.send(message)
 
+    def timed_details(self, race: Race) -> list[dict[str, Any]]:
+        """details(), measuring its CPU time (this thread's, not waits for the GIL)."""
+        t0 = time.thread_time()
+        out = self.details(race)
+        if out:
+            self.detail_cost = time.thread_time() - t0
+        return out
+
     def details(self, race: Race) -> list[dict[str, Any]]:
-        """Worker thread: the latest iteration of each run that moved, opened up.
+        """The latest iteration of each run that moved, opened up (in a worker thread unless
+        the last ones cost under INLINE_DETAILS of CPU).
 
         The inspected run's every DETAIL_EVERY, the others' every OTHER_DETAIL_EVERY (they
         feed only the counters' hover and the arrows when inspected); a run whose iteration
@@ -492,6 +542,11 @@ class Session:
                 out.append(message)
                 self.detail_sent[run.name] = (run.last.iteration, now)
         return out
+
+
+def _wake(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _pair(message: dict[str, Any]) -> tuple[dict[str, Any], str]:
