@@ -11,7 +11,10 @@ Per row, against a fresh server (the real app under uvicorn, one process, loopba
 - drops / errors: a session drops when some run's iterations are not 1, 2, 3, ... up to the
   count `done` reports; `error` messages and sockets closed early count as errors;
 - session time: from `start` to `done` (~10 s when the server keeps up);
-- server RSS: the peak of VmRSS in /proc/PID/status, sampled every 0.2 s (target < 400 MB).
+- server RSS: the peak of VmRSS in /proc/PID/status, sampled every 0.2 s (target < 400 MB);
+- steal: the share of the machine's CPU time its hypervisor gave to other guests over the row
+  (/proc/stat). On a shared VM it swings from 0 to 30 % within minutes; a row taken with much
+  steal says more about the neighbours than about the server.
 
 Then the same at N = 50 with a room beside them: a teacher and 300 viewers as in
 benchmarks/rooms.py (its functions, reused), with the viewers' delay from a point being computed
@@ -172,6 +175,17 @@ def cpu_seconds(pid: int | None = None) -> float:
     return total
 
 
+def cpu_ticks() -> list[int]:
+    """The machine's CPU time counters (user, nice, system, idle, iowait, irq, softirq, steal)."""
+    return [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+
+
+def steal_share(before: list[int], after: list[int]) -> float:
+    """% of the machine's CPU time the hypervisor gave to other guests between two readings."""
+    delta = [b - a for a, b in zip(before, after, strict=True)]
+    return 100 * delta[7] / max(1, sum(delta))
+
+
 @dataclass
 class Row:
     label: str
@@ -181,6 +195,7 @@ class Row:
     rss_peak: float
     server_cpu: float  # % of one core, over the row
     client_cpu: float
+    steal: float  # % of the machine's CPU taken by the hypervisor over the row
     extra: str = ""
 
     def figures(self) -> dict:
@@ -207,6 +222,7 @@ async def run_row(n: int, viewers: int = 0) -> Row:
         sampler = asyncio.create_task(sample_rss(proc.pid, peak, stop))
         extra = ""
         wall0, server0, client0 = time.perf_counter(), cpu_seconds(proc.pid), cpu_seconds()
+        ticks0 = cpu_ticks()
         if viewers:
             req = urllib.request.Request(base + "/api/rooms", method="POST")
             room = json.load(urllib.request.urlopen(req, timeout=30))
@@ -231,7 +247,8 @@ async def run_row(n: int, viewers: int = 0) -> Row:
         stop.set()
         await sampler
         label = f"{n} + room" if viewers else str(n)
-        return Row(label, n, list(results), idle, peak[0], server_cpu, client_cpu, extra)
+        steal = steal_share(ticks0, cpu_ticks())
+        return Row(label, n, list(results), idle, peak[0], server_cpu, client_cpu, steal, extra)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -241,7 +258,7 @@ def print_table(rows: list[Row]) -> None:
     head = (f"{'sessions':>12} | {'gap p95 median':>14} | {'gap p95 worst':>13} | "
             f"{'missed':>6} | {'frame delay p95':>15} | {'drops':>5} | {'errors':>6} | "
             f"{'session s (max)':>15} | {'RSS idle':>8} | {'RSS peak':>8} | "
-            f"{'CPU server':>10} | {'CPU client':>10}")
+            f"{'CPU server':>10} | {'CPU client':>10} | {'steal':>5}")
     print(head)
     print("-" * len(head))
     for row in rows:
@@ -250,7 +267,7 @@ def print_table(rows: list[Row]) -> None:
               f"{f['missed']:>6} | {f['delay_p95']:>12.0f} ms | {f['drops']:>5} | "
               f"{f['errors']:>6} | {f['seconds']:>6.1f} ({f['seconds_max']:>5.1f}) | "
               f"{row.rss_idle:>5.0f} MB | {row.rss_peak:>5.0f} MB | "
-              f"{row.server_cpu:>8.0f} % | {row.client_cpu:>8.0f} %")
+              f"{row.server_cpu:>8.0f} % | {row.client_cpu:>8.0f} % | {row.steal:>3.0f} %")
     for row in rows:
         if row.extra:
             print(f"{row.label}: {row.extra}")
@@ -260,7 +277,8 @@ def print_table(rows: list[Row]) -> None:
     print(f"targets: frame gap p95 < {GAP_TARGET * 1e3:.0f} ms per session ('missed' counts the "
           f"sessions above it), no drops or errors, server RSS < {RSS_TARGET} MB. CPU: % of one "
           f"core over the row; the client shares this machine's {os.cpu_count()} cores with "
-          "the server.")
+          "the server. Steal: % of the machine's CPU time the hypervisor gave to other guests "
+          "(this VM's noisy neighbours); rows with much steal overstate every delay.")
 
 
 def raise_open_files() -> None:
