@@ -41,6 +41,7 @@ FRAME_EVERY = 0.033  # seconds between frames: points are coalesced (~30 frames 
 MAX_CREDIT_SECONDS = 0.25  # a late tick may catch up this much, not more
 TIMER_SLACK = 0.001  # a nap until the next iteration is due lasts this much longer (timer jitter)
 INLINE_DETAILS = 0.002  # details that cost less CPU than this are computed on the event loop
+BUILDS_AT_ONCE = 2  # races built at the same time, in worker threads (build_limiter)
 MAX_REFUSED = 500  # messages refused for rate before the socket is closed
 
 
@@ -343,9 +344,14 @@ class Session:
             self.tg.cancel_scope.cancel()  # the client went away while we sent
 
     async def start(self, config: TrainConfig, paused: bool, generation: int) -> None:
+        def build() -> Race | None:
+            if generation != self.generation:  # a newer start came while this one queued
+                return None
+            return Race(config, generation, self.settings)
+
         try:
-            race = await anyio.to_thread.run_sync(Race, config, generation, self.settings,
-                                                  abandon_on_cancel=True)
+            race = await anyio.to_thread.run_sync(build, abandon_on_cancel=True,
+                                                  limiter=build_limiter(self.ws.app))
         except TooManyIterations as exc:
             if generation == self.generation:
                 await self.error(str(exc), exc.code, "config.epochs", exc.limit)
@@ -354,7 +360,7 @@ class Session:
             if generation == self.generation:
                 await self.error(f"config: {exc}", "bad_config", "config")
             return
-        if generation != self.generation:  # a newer start arrived meanwhile
+        if race is None or generation != self.generation:  # a newer start arrived meanwhile
             return
         self.speed, self.pacing = config.speed, config.pacing
         self.paused, self.pending_steps, self.stop_requested = paused, 0, False
@@ -542,6 +548,19 @@ class Session:
                 out.append(message)
                 self.detail_sent[run.name] = (run.last.iteration, now)
         return out
+
+
+def build_limiter(app: Any) -> anyio.CapacityLimiter:
+    """The app's worker threads for building races, BUILDS_AT_ONCE of them.
+
+    Fifty students pressing Start at once would otherwise build fifty surfaces in fifty threads,
+    and the event loop, which paces every running session, would get the GIL a fiftieth of the
+    time: the running sessions stutter. Queued builds of a replaced start are skipped.
+    """
+    limiter = getattr(app.state, "build_limiter", None)
+    if limiter is None:  # made on first use: a limiter belongs to the running event loop
+        limiter = app.state.build_limiter = anyio.CapacityLimiter(BUILDS_AT_ONCE)
+    return limiter
 
 
 def _wake(waiter: asyncio.Future) -> None:

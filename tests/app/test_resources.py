@@ -334,14 +334,24 @@ def test_a_finished_runs_detail_is_not_sent_again_and_again(server):
 
 @pytest.fixture
 def slow_builds(monkeypatch) -> Iterator[threading.Event]:
-    """Race(...) for a "moons" config blocks (in its worker thread) until the event is set."""
+    """Race(...) for a "moons" config blocks (in its worker thread) until the event is set.
+
+    `release.building` counts the moons builds under way, `release.seeds` their seeds.
+    """
     release = threading.Event()
+    release.building, release.seeds = 0, []
+    lock = threading.Lock()
     real = app.session.Race
 
-    def race(config, generation, keep_all=False):
+    def race(config, generation, *args):
         if config.dataset == "moons":
+            with lock:
+                release.building += 1
+                release.seeds.append(config.seed)
             release.wait(timeout=120)
-        return real(config, generation, keep_all)
+            with lock:
+                release.building -= 1
+        return real(config, generation, *args)
 
     monkeypatch.setattr(app.session, "Race", race)
     try:
@@ -357,6 +367,30 @@ def test_a_newer_start_overtakes_a_slow_build(server, slow_builds):
         try:
             started = json.loads(until(ws, '{"type":"started"', timeout=5))
             assert started["config"]["dataset"] == "linear", "the slow, stale start won"
+        finally:
+            slow_builds.set()
+
+
+def test_races_are_built_a_few_at_a_time_and_a_replaced_start_is_not_built(server, slow_builds):
+    """Five students press Start at once: two builds run, the rest queue (the event loop keeps
+    the GIL for the running sessions); a start replaced while queued is never built."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(connect(server.ws_base + "/ws/train", max_size=2**24))
+                   for _ in range(5)]
+        try:
+            for seed, ws in enumerate(sockets):
+                ws.send(start_message(dataset="moons", n_samples=20, epochs=1, seed=seed))
+            server.wait_until("two builds under way", lambda: slow_builds.building == 2)
+            sockets[4].send(start_message(n_samples=20, epochs=1, speed=0))  # replaces its moons
+            time.sleep(0.5)
+            assert slow_builds.building == 2, "more builds than BUILDS_AT_ONCE ran at once"
+            slow_builds.set()
+            for ws in sockets[:4]:
+                assert json.loads(until(ws, '{"type":"started"'))["config"]["dataset"] == "moons"
+            assert json.loads(until(sockets[4], '{"type":"started"'))["config"]["dataset"] == "linear"
+            assert json.loads(until(sockets[4], '{"type":"done"'))["type"] == "done"
+            if 4 not in slow_builds.seeds[:2]:  # its moons start was still queued when replaced
+                assert 4 not in slow_builds.seeds, "a replaced, queued start was built"
         finally:
             slow_builds.set()
 
