@@ -64,6 +64,7 @@ class RedisRoomHub(RoomHub):
         self.listeners: dict[str, asyncio.Task] = {}
         self.outboxes: dict[str, asyncio.Queue] = {}
         self.publishers: dict[str, asyncio.Task] = {}
+        self.draining: set[asyncio.Task] = set()  # publishers of dropped rooms, finishing
         self.ttl = max(1, int(idle_seconds))
         self.attaching: dict[str, asyncio.Lock] = {}  # one attach per room at a time
         self.recounts: dict[str, asyncio.Task] = {}  # pending viewer counts, per room
@@ -171,7 +172,7 @@ class RedisRoomHub(RoomHub):
             log.warning("redis unavailable while expiring rooms: %s", exc)
 
     async def close(self) -> None:
-        for task in [*self.listeners.values(), *self.publishers.values()]:
+        for task in [*self.listeners.values(), *self.publishers.values(), *self.draining]:
             task.cancel()
         with contextlib.suppress(RedisError, OSError):
             await self.redis.aclose()
@@ -283,7 +284,10 @@ class RedisRoomHub(RoomHub):
         """Give each message a sequence number, record it in Redis and publish it, in order."""
         keys = _keys(code)
         while True:
-            kind, run, text = await queue.get()
+            item = await queue.get()
+            if item is None:  # the room was dropped here: all it queued has been published
+                return
+            kind, run, text = item
             try:
                 seq = await self.redis.incr(keys["seq"])
                 envelope = f"{self.worker}|{seq}|{text}"
@@ -313,11 +317,19 @@ class RedisRoomHub(RoomHub):
     def _drop(self, code: str, reason: str | None) -> None:
         """Forget the local mirror; close its viewers with `reason` (if any)."""
         room = self.rooms.pop(code, None)
-        for table in (self.listeners, self.publishers):
-            task = table.pop(code, None)
-            if task is not None and task is not asyncio.current_task():
-                task.cancel()
-        self.outboxes.pop(code, None)
+        listener = self.listeners.pop(code, None)
+        if listener is not None and listener is not asyncio.current_task():
+            listener.cancel()
+        publisher, outbox = self.publishers.pop(code, None), self.outboxes.pop(code, None)
+        if publisher is not None and outbox is not None and reason is None:
+            # Everyone here left (the presenter's last viewers here may leave on its `done`
+            # before the publisher, a Redis round trip or two behind, has sent it on): the
+            # viewers on other workers still need what is queued. Finish it, then stop.
+            outbox.put_nowait(None)
+            self.draining.add(publisher)
+            publisher.add_done_callback(self.draining.discard)
+        elif publisher is not None:
+            publisher.cancel()
         if room is not None:
             room.sinks.clear()
             if reason:

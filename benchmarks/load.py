@@ -1,6 +1,6 @@
 """Load benchmark: a class's worth of live training sessions on one server.
 
-    python benchmarks/load.py [N ...]           # default: 10 25 50 100, then 50 + a 300-viewer room
+    python benchmarks/load.py [N ...] [room]    # default: 10 25 50 100, then 50 + a 300-viewer room
 
 N concurrent `/ws/train` sessions at the default speed, as a class that opened five shared links
 (five configs cycling over the sessions, MLPs with projected surfaces included), each ~10 s long.
@@ -291,12 +291,13 @@ def raise_open_files() -> None:
 def main() -> None:
     raise_open_files()
     os.environ.setdefault("DESCENT_LOG_LEVEL", "warning")  # the server's per-session log lines
-    ns = [int(a) for a in sys.argv[1:]] or list(DEFAULT_NS)
+    args = sys.argv[1:]
+    ns = [int(a) for a in args if a != "room"] if args else list(DEFAULT_NS)
     rows = []
     for n in ns:
         rows.append(asyncio.run(run_row(n)))
         print(f"... {rows[-1].label} sessions done", flush=True)
-    if not sys.argv[1:]:
+    if not args or "room" in args:
         rows.append(asyncio.run(run_row(ROOM_N, viewers=ROOM_VIEWERS)))
     print()
     print_table(rows)
