@@ -10,6 +10,7 @@ from starlette.websockets import WebSocketDisconnect
 from app.connections import FORBIDDEN, origin_refusal
 from app.rooms import RoomError, Viewer, normalise_code
 from app.routes.vendor import PLOTLY_URL, PLOTLY_VERSION
+from app.session import MAX_REFUSED, RateLimit
 
 router = APIRouter()
 
@@ -81,11 +82,21 @@ async def room_socket(websocket: WebSocket, code: str) -> None:
             scope.cancel()
 
     async def receiver(scope: anyio.CancelScope) -> None:
+        # Each message gets an answer in the viewer's queue: without the socket's rate limit,
+        # a client that sends without reading would grow that queue without bound.
+        settings = websocket.app.state.settings
+        limit = RateLimit(settings.max_messages_per_second, settings.max_message_burst)
         try:
             while True:
                 raw = await websocket.receive()
                 if raw["type"] == "websocket.disconnect":
                     break
+                if not limit.allow():
+                    if limit.refused > MAX_REFUSED:
+                        await websocket.close(code=1008, reason="too many messages: closed")
+                        break
+                    continue
+                limit.refused = 0
                 viewer.push('{"type":"error","message":"viewers watch read-only: only the '
                             'presenter controls this run","field":"type","code":"read_only"}')
         except (WebSocketDisconnect, RuntimeError, OSError):

@@ -6,12 +6,14 @@ environment, so they also prove the variables reach the code that enforces them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
 import httpx
 import pytest
 from conftest import start_live_server
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from app.race import Race
@@ -183,3 +185,30 @@ def test_the_default_history_keeps_a_short_lesson_whole():
     race = Race(config, generation=1)
     assert run_to_end(race) == 1000
     assert len(race.runs["SGD"].points) == 1000 and not race.thinned
+
+
+def test_a_viewer_that_floods_the_room_socket_is_rate_limited_too(capped):
+    """Each message a viewer sends is answered `read_only` in its queue: unlimited, a client
+    that sends without reading would grow that queue without bound."""
+    room = httpx.post(capped + "/api/rooms", timeout=30).json()
+    url = capped.replace("http://", "ws://") + f"/ws/room/{room['code']}"
+    with connect(url) as ws:
+        assert json.loads(ws.recv(timeout=30))["type"] == "room"
+        for _ in range(30):
+            ws.send('{"type":"pause"}')
+        answers = []
+        with contextlib.suppress(TimeoutError):
+            while True:
+                answers.append(json.loads(ws.recv(timeout=1.5)))
+        refused = [a for a in answers if a.get("code") == "read_only"]
+        # A burst of 4 and 1 a second: a handful answered, not 30.
+        assert 1 <= len(refused) <= 10, len(refused)
+    with connect(url) as ws:  # past 500 refused in a row, the socket is closed with a reason
+        ws.recv(timeout=30)
+        for _ in range(520):
+            ws.send("{}")
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                ws.recv(timeout=30)
+        assert closed.value.rcvd.code == 1008
+        assert "too many messages" in closed.value.rcvd.reason
