@@ -10,9 +10,10 @@ then lets uvicorn take the client's address from X-Forwarded-For, and otherwise 
 proxy-headers middleware off. ``uvicorn app.main:app`` run directly keeps uvicorn's own default
 (X-Forwarded-For believed from 127.0.0.1, or whatever FORWARDED_ALLOW_IPS names), and that
 middleware rewrites the ASGI scope's ``client`` before the app runs: the peer's own address is
-gone by then and cannot be restored here. So, with the setting off, a socket whose address
-appears in its own X-Forwarded-For (which every such rewrite produces) also counts against one
-shared bucket (`UNTRUSTED_FORWARD`): forged addresses cannot add sessions past the per-client cap.
+gone by then and cannot be restored here. So, with the setting off, a socket that sends any
+X-Forwarded-For also counts against one shared bucket (`UNTRUSTED_FORWARD`): forged addresses
+cannot add sessions past the per-client cap (no browser that reaches the port directly sends
+that header, and matching it to the rewritten address would have to parse it as uvicorn does).
 """
 
 from __future__ import annotations
@@ -47,24 +48,10 @@ def client_address(websocket: WebSocket) -> str:
     return websocket.client.host[:_ADDRESS_CHARS] if websocket.client else "unknown"
 
 
-def _forwarded_for_hosts(websocket: WebSocket) -> set[str]:
-    """The hosts named in X-Forwarded-For ("1.2.3.4", "1.2.3.4:5", "[::1]:5" give the host)."""
-    hosts = set()
-    for header in websocket.headers.getlist("x-forwarded-for"):
-        for item in header.split(","):
-            item = item.strip()
-            if item.startswith("[") and "]" in item:
-                item = item[1:item.index("]")]
-            elif item.count(":") == 1:
-                item = item.split(":")[0]
-            hosts.add(item[:_ADDRESS_CHARS])
-    return hosts
-
-
 def counted_as(websocket: WebSocket, trust_proxy_headers: bool) -> tuple[str, ...]:
     """The per-client buckets a session from this socket counts against."""
     address = client_address(websocket)
-    if not trust_proxy_headers and address in _forwarded_for_hosts(websocket):
+    if not trust_proxy_headers and "x-forwarded-for" in websocket.headers:
         return (address, UNTRUSTED_FORWARD)
     return (address,)
 

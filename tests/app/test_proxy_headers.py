@@ -159,7 +159,8 @@ def _socket(client: tuple[str, int], forwarded_for: list[str]) -> WebSocket:
     (("203.0.113.1", 5), ["10.0.0.1, 203.0.113.1:5"], True),
     (("2001:db8::1", 0), ["[2001:db8::1]:443"], True),
     (("2001:db8::1", 0), ["10.0.0.1", "2001:db8::1"], True),  # two headers
-    (("127.0.0.1", 5), ["203.0.113.1"], False),             # the peer's own address
+    (("10.0.0.1:x", 0), ["10.0.0.1:x"], True),              # uvicorn keeps what it can't parse
+    (("127.0.0.1", 5), ["203.0.113.1"], True),              # any X-Forwarded-For, untrusted
     (("127.0.0.1", 5), [], False),
 ])
 def test_which_buckets_a_session_counts_against(client, forwarded_for, shared):
