@@ -64,7 +64,8 @@ class RedisRoomHub(RoomHub):
         self.listeners: dict[str, asyncio.Task] = {}
         self.outboxes: dict[str, asyncio.Queue] = {}
         self.publishers: dict[str, asyncio.Task] = {}
-        self.draining: set[asyncio.Task] = set()  # publishers of dropped rooms, finishing
+        # Per room, the publisher of a dropped mirror still sending what it had queued.
+        self.draining: dict[str, asyncio.Task] = {}
         self.ttl = max(1, int(idle_seconds))
         self.attaching: dict[str, asyncio.Lock] = {}  # one attach per room at a time
         self.recounts: dict[str, asyncio.Task] = {}  # pending viewer counts, per room
@@ -149,6 +150,7 @@ class RedisRoomHub(RoomHub):
             await self._call(pipe.execute())
 
     async def end(self, code: str, reason: str = "the presenter ended the presentation") -> None:
+        self._stop_draining(code)  # else its next publish would write the deleted keys back
         keys = _keys(code)
         closing = json.dumps({"type": "_closed", "reason": reason})
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -172,7 +174,8 @@ class RedisRoomHub(RoomHub):
             log.warning("redis unavailable while expiring rooms: %s", exc)
 
     async def close(self) -> None:
-        for task in [*self.listeners.values(), *self.publishers.values(), *self.draining]:
+        for task in [*self.listeners.values(), *self.publishers.values(),
+                     *self.draining.values()]:
             task.cancel()
         with contextlib.suppress(RedisError, OSError):
             await self.redis.aclose()
@@ -273,16 +276,25 @@ class RedisRoomHub(RoomHub):
         """The presenter's sink: queue messages for the room's publisher task."""
         queue: asyncio.Queue = asyncio.Queue()
         self.outboxes[code] = queue
-        self.publishers[code] = asyncio.create_task(self._publish(code, queue))
+        after = self.draining.get(code)  # presenting again: the old queue goes out first
+        self.publishers[code] = asyncio.create_task(self._publish(code, queue, after))
 
         def sink(message: dict[str, Any], text: str) -> None:
             queue.put_nowait((message["type"], message.get("run"), text))
 
         return sink
 
-    async def _publish(self, code: str, queue: asyncio.Queue) -> None:
-        """Give each message a sequence number, record it in Redis and publish it, in order."""
+    async def _publish(self, code: str, queue: asyncio.Queue,
+                       after: asyncio.Task | None = None) -> None:
+        """Give each message a sequence number, record it in Redis and publish it, in order
+        (after the room's previous publisher, `after`, has finished)."""
         keys = _keys(code)
+        if after is not None:
+            try:
+                await asyncio.wait({after})
+            except asyncio.CancelledError:
+                after.cancel()  # this room's publishing stops: the earlier one's too
+                raise
         while True:
             item = await queue.get()
             if item is None:  # the room was dropped here: all it queued has been published
@@ -303,12 +315,21 @@ class RedisRoomHub(RoomHub):
                         pipe.ltrim(keys["history"], 0, MAX_HISTORY - 1)
                     for key in ("room", "history", "seq", "details", "state"):
                         pipe.expire(keys[key], self.ttl)
-                    pipe.zadd(ROOMS, {code: time.time()})
+                    pipe.zadd(ROOMS, {code: time.time()}, xx=True)  # never brings one back
                     pipe.publish(keys["channel"], envelope)
                     await pipe.execute()
             except (RedisError, OSError) as exc:
                 # The presenter's session goes on; only the other workers' viewers lose the room.
                 log.warning("room %s: publishing to Redis failed: %s", code, exc)
+
+    def _drained(self, code: str, task: asyncio.Task) -> None:
+        if self.draining.get(code) is task:
+            del self.draining[code]
+
+    def _stop_draining(self, code: str) -> None:
+        task = self.draining.pop(code, None)
+        if task is not None:
+            task.cancel()
 
     def _maybe_detach(self, room: Room) -> None:
         if room.presenters <= 0 and not room.viewers and room.code in self.rooms:
@@ -326,10 +347,13 @@ class RedisRoomHub(RoomHub):
             # before the publisher, a Redis round trip or two behind, has sent it on): the
             # viewers on other workers still need what is queued. Finish it, then stop.
             outbox.put_nowait(None)
-            self.draining.add(publisher)
-            publisher.add_done_callback(self.draining.discard)
-        elif publisher is not None:
-            publisher.cancel()
+            self.draining[code] = publisher
+            publisher.add_done_callback(lambda task: self._drained(code, task))
+        else:
+            if publisher is not None:
+                publisher.cancel()
+            if reason is not None:  # the room ended or Redis went away: nothing more to send
+                self._stop_draining(code)
         if room is not None:
             room.sinks.clear()
             if reason:

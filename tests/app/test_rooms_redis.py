@@ -157,3 +157,71 @@ def test_what_a_presenter_published_reaches_redis_after_everyone_here_left(redis
         assert [json.loads(e.split("|", 2)[2])["i"] for e in history] == list(range(count))
 
     asyncio.run(scenario())
+
+
+def _publish_all(room, generation: int, count: int, first: str | None = None) -> None:
+    kinds = ([first] if first else []) + ["done"] * count
+    for i, kind in enumerate(kinds):
+        message = {"type": kind, "generation": generation, "runs": {}, "i": i}
+        room.publish(message, json.dumps(message))
+
+
+def _history(url: str, code: str) -> list[dict]:
+    entries = redis.Redis.from_url(url, decode_responses=True).lrange(
+        _keys(code)["history"], 0, -1)
+    return [json.loads(e.split("|", 2)[2]) for e in entries]
+
+
+async def _drained(hub: RedisRoomHub) -> None:
+    for _ in range(200):
+        if not hub.draining and all(q.empty() for q in hub.outboxes.values()):
+            return
+        await asyncio.sleep(0.05)
+
+
+def test_presenting_again_while_the_old_queue_drains_keeps_the_order(redis_url):
+    """The new run's messages go out after the old run's: no stale point after `started`."""
+    url, _ = redis_url
+
+    async def scenario() -> str:
+        hub = RedisRoomHub(url, max_rooms=5, max_viewers=10, idle_seconds=60)
+        try:
+            code, token = await hub.create()
+            room = await hub.present(code, token)
+            _publish_all(room, generation=1, count=40)
+            hub.unpresent(room)  # dropped here with 40 messages still queued
+            room = await hub.present(code, token)  # the page reconnects at once
+            _publish_all(room, generation=2, count=5, first="started")
+            await _drained(hub)
+            await asyncio.sleep(0.3)
+            return code
+        finally:
+            await hub.close()
+
+    code = asyncio.run(scenario())
+    history = _history(url, code)
+    assert [m["generation"] for m in history] == [2] * 6, history[:3]
+    assert history[0]["type"] == "started"
+
+
+def test_a_room_ended_while_its_queue_drains_stays_ended(redis_url):
+    """end() stops the drain: its next publish must not write the room back into Redis."""
+    url, _ = redis_url
+
+    async def scenario() -> tuple[str, RedisRoomHub]:
+        hub = RedisRoomHub(url, max_rooms=5, max_viewers=10, idle_seconds=60)
+        try:
+            code, token = await hub.create()
+            room = await hub.present(code, token)
+            _publish_all(room, generation=1, count=40)
+            hub.unpresent(room)
+            await hub.end(code)
+            await asyncio.sleep(0.5)
+            return code
+        finally:
+            await hub.close()
+
+    code = asyncio.run(scenario())
+    client = redis.Redis.from_url(url, decode_responses=True)
+    assert client.zscore("dp:rooms", code) is None  # it would count against DESCENT_MAX_ROOMS
+    assert not client.exists(_keys(code)["room"])
