@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -42,6 +43,9 @@ MAX_CREDIT_SECONDS = 0.25  # a late tick may catch up this much, not more
 TIMER_SLACK = 0.001  # a nap until the next iteration is due lasts this much longer (timer jitter)
 INLINE_DETAILS = 0.002  # details that cost less CPU than this are computed on the event loop
 BUILDS_AT_ONCE = 2  # races built at the same time, in worker threads (build_limiter)
+# The limiter queues builds without holding threads, but frees its slot when a client that
+# leaves abandons its build, which runs on: this bounds the builds that really run.
+BUILDING = threading.Semaphore(BUILDS_AT_ONCE)
 MAX_REFUSED = 500  # messages refused for rate before the socket is closed
 
 
@@ -132,6 +136,7 @@ class Session:
         self.last_detail = 0.0
         self.detail_sent: dict[str, tuple[int, float]] = {}
         self.detail_cost = float("inf")  # CPU seconds of the last details() that made messages
+        self.clock = time.monotonic()  # when the pacer last gave the runs their credit
         self.waiter: asyncio.Future | None = None  # the pacer's nap, ended early by poke()
 
     # -- plumbing --------------------------------------------------------------------------
@@ -221,6 +226,7 @@ class Session:
             self.begin(msg.config, msg.paused)
         elif kind == "speed":
             self.speed = float(msg.value)
+            self.clock = time.monotonic()  # no credit at the new speed for a nap at the old one
             await self.send_state()
         elif kind == "present":
             await self.present(msg.room, msg.token)
@@ -345,9 +351,10 @@ class Session:
 
     async def start(self, config: TrainConfig, paused: bool, generation: int) -> None:
         def build() -> Race | None:
-            if generation != self.generation:  # a newer start came while this one queued
-                return None
-            return Race(config, generation, self.settings)
+            with BUILDING:  # held by the thread: an abandoned build still counts until it ends
+                if generation != self.generation:  # a newer start came while this one queued
+                    return None
+                return Race(config, generation, self.settings)
 
         try:
             race = await anyio.to_thread.run_sync(build, abandon_on_cancel=True,
@@ -379,7 +386,7 @@ class Session:
 
     # -- the pacer ---------------------------------------------------------------------------
     async def pace_loop(self) -> None:
-        clock = time.monotonic()
+        self.clock = time.monotonic()
         while True:
             self.changed.clear()  # a poke from here on ends the wait or the nap below at once
             if self.viewers_changed:
@@ -397,16 +404,17 @@ class Session:
             if idle:
                 if race is not None:
                     await self.flush_frame(race)
+                    await self.send_details(race)  # e.g. paused between two detail ticks
                 if not self.viewers_changed:
                     await self.changed.wait()
-                    clock = time.monotonic()
+                    self.clock = time.monotonic()
                 continue
             tick_start = time.monotonic()
             if self.paused:
                 self.pending_steps -= 1
                 points, t = self.one_step(race)
             else:
-                dt, clock = tick_start - clock, tick_start
+                dt, self.clock = tick_start - self.clock, tick_start
                 if self.speed == 0:  # as fast as possible: whole slices, off the event loop
                     points, t = await anyio.to_thread.run_sync(self.slice, race, dt)
                 else:

@@ -121,7 +121,8 @@ function errorText(msg) {
   // English: the server's own sentence is the most precise; other languages: translate by code.
   if (lang() === "en" && msg.message) return msg.message;
   const key = `err.${msg.code}`;
-  const tr = t(key, { field: msg.field || "", limit: (msg.limit ?? "").toLocaleString() });
+  const limit = typeof msg.limit === "number" ? msg.limit.toLocaleString(lang()) : "";
+  const tr = t(key, { field: msg.field || "", limit });
   return tr !== key ? tr : msg.message || msg.code || "error";
 }
 
