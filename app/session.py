@@ -46,7 +46,8 @@ BUILDS_AT_ONCE = 2  # races built at the same time, in worker threads (build_lim
 # The limiter queues builds without holding threads, but frees its slot when a client that
 # leaves abandons its build, which runs on: this bounds the builds that really run.
 BUILDING = threading.Semaphore(BUILDS_AT_ONCE)
-MAX_REFUSED = 500  # messages refused for rate before the socket is closed
+MAX_REFUSED = 500  # messages refused for rate before the socket is closed, with this reason:
+TOO_MANY_MESSAGES = "too many messages (DESCENT_MAX_MESSAGES_PER_SECOND): closed"
 
 
 class RateLimit:
@@ -71,9 +72,10 @@ class RateLimit:
 class ClientError(Exception):
     """A message the session cannot act on: becomes an `error` message, the socket stays open."""
 
-    def __init__(self, message: str, code: str, field: str | None = None) -> None:
+    def __init__(self, message: str, code: str, field: str | None = None,
+                 limit: int | None = None) -> None:
         super().__init__(message)
-        self.code, self.field = code, field
+        self.code, self.field, self.limit = code, field, limit
 
 
 def parse(raw: dict[str, Any], max_bytes: int) -> Any:
@@ -83,7 +85,8 @@ def parse(raw: dict[str, Any], max_bytes: int) -> Any:
     text = raw.get("text") or ""
     if len(text.encode("utf-8", "surrogatepass")) > max_bytes:
         raise ClientError(
-            f"message larger than {max_bytes} bytes (DESCENT_MAX_MESSAGE_BYTES)", "too_large")
+            f"message larger than {max_bytes} bytes (DESCENT_MAX_MESSAGE_BYTES)", "too_large",
+            limit=max_bytes)
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
@@ -206,7 +209,7 @@ class Session:
                 return
             if not limit.allow():
                 if limit.refused > MAX_REFUSED:
-                    await self.ws.close(code=1008, reason="too many messages: closed")
+                    await self.ws.close(code=1008, reason=TOO_MANY_MESSAGES)
                     return
                 if limit.refused == 1 or limit.refused % 50 == 0:
                     await self.error(
@@ -218,7 +221,7 @@ class Session:
             try:
                 await self.handle(parse(raw, settings.max_message_bytes))
             except ClientError as exc:
-                await self.error(str(exc), exc.code, exc.field)
+                await self.error(str(exc), exc.code, exc.field, exc.limit)
 
     async def handle(self, msg: Any) -> None:
         kind = msg.type

@@ -10,7 +10,7 @@ from starlette.websockets import WebSocketDisconnect
 from app.connections import FORBIDDEN, origin_refusal
 from app.rooms import RoomError, Viewer, normalise_code
 from app.routes.vendor import PLOTLY_URL, PLOTLY_VERSION
-from app.session import MAX_REFUSED, RateLimit
+from app.session import MAX_REFUSED, TOO_MANY_MESSAGES, RateLimit
 
 router = APIRouter()
 
@@ -93,7 +93,7 @@ async def room_socket(websocket: WebSocket, code: str) -> None:
                     break
                 if not limit.allow():
                     if limit.refused > MAX_REFUSED:
-                        await websocket.close(code=1008, reason="too many messages: closed")
+                        await websocket.close(code=1008, reason=TOO_MANY_MESSAGES)
                         break
                     continue
                 limit.refused = 0

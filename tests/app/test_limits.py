@@ -103,7 +103,7 @@ def test_a_message_past_the_size_cap_is_refused_naming_it(capped):
     with connect(ws_url(capped)) as ws:
         ws.send(json.dumps({"type": "inspect", "run": "x" * 3000}))
         error = next_of(ws, ("error",))
-        assert error["code"] == "too_large"
+        assert (error["code"], error["limit"]) == ("too_large", 2048)
         assert "larger than 2048 bytes (DESCENT_MAX_MESSAGE_BYTES)" in error["message"]
         ws.send(start(epochs=1, speed=0))
         assert next_of(ws, ("error", "started"))["type"] == "started"
@@ -211,4 +211,4 @@ def test_a_viewer_that_floods_the_room_socket_is_rate_limited_too(capped):
             while True:
                 ws.recv(timeout=30)
         assert closed.value.rcvd.code == 1008
-        assert "too many messages" in closed.value.rcvd.reason
+        assert "too many messages (DESCENT_MAX_MESSAGES_PER_SECOND)" in closed.value.rcvd.reason
