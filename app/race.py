@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,18 +40,6 @@ class TooManyIterations(ValueError):
     def __init__(self, message: str, limit: int) -> None:
         super().__init__(message)
         self.limit = limit
-
-
-def check_iterations(config: TrainConfig, n_samples: int, limit: int) -> None:
-    """Refuse a config one of whose runs would take more than `limit` iterations."""
-    for r in config.runs:
-        planned = iterations_per_epoch(n_samples, r.batch_size) * config.epochs
-        if planned > limit:
-            raise TooManyIterations(
-                f"run {r.name!r} would take {planned:,} iterations ({config.epochs} epochs x "
-                f"{iterations_per_epoch(n_samples, r.batch_size):,} per epoch); this server allows "
-                f"at most {limit:,} per run (DESCENT_MAX_ITERATIONS_PER_RUN): lower epochs or "
-                "n_samples, or use a bigger batch", limit)
 
 
 def _clean(values: Any) -> Any:
@@ -100,6 +89,17 @@ class Run:
         return n if self.batch_size is None else min(self.batch_size, n)
 
 
+def check_iterations(runs: Iterable[Run], epochs: int, limit: int) -> None:
+    """Refuse a race one of whose runs would take more than `limit` iterations."""
+    for run in runs:
+        if run.total_iterations > limit:
+            raise TooManyIterations(
+                f"run {run.name!r} would take {run.total_iterations:,} iterations ({epochs} "
+                f"epochs x {run.iterations_per_epoch:,} per epoch); this server allows at most "
+                f"{limit:,} per run (DESCENT_MAX_ITERATIONS_PER_RUN): lower epochs or "
+                "n_samples, or use a bigger batch", limit)
+
+
 class Race:
     """The runs of one comparison, their shared problem and the surface they are drawn on."""
 
@@ -128,7 +128,6 @@ class Race:
         )
         self.problem = Problem(self.model, config.loss, self.data.X, self.data.y)
         self.n = self.data.n_samples
-        check_iterations(config, self.n, limits.max_iterations_per_run)
         specs = [RunSpec(r.name, r.batch_size, r.lr, r.update) for r in config.runs]
         trainers = start_runs(
             self.data.X, self.data.y, self.model, config.loss, specs,
@@ -143,6 +142,7 @@ class Race:
                 update=r.update, color=color, trainer=trainers[r.name],
                 iterations_per_epoch=per_epoch, total_iterations=per_epoch * config.epochs,
             )
+        check_iterations(self.runs.values(), config.epochs, limits.max_iterations_per_run)
         self.residual_sum, self.residual_max, self.residual_count = 0.0, 0.0, 0
         point_bytes = 8 * self.model.n_params + POINT_BYTES
         self.max_kept = None if keep_all else max(2, min(

@@ -51,11 +51,15 @@ TOO_MANY_MESSAGES = "too many messages (DESCENT_MAX_MESSAGES_PER_SECOND): closed
 
 
 class RateLimit:
-    """A token bucket: `allow()` is False once the client sends faster than the rate allows."""
+    """A token bucket: `allow()` is False once the client sends faster than the rate allows.
 
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens, self.stamp = float(burst), time.monotonic()
+    `refused` counts the messages refused in a row; past MAX_REFUSED the client is `exhausted`
+    and its socket should be closed with TOO_MANY_MESSAGES.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.rate, self.burst = settings.max_messages_per_second, settings.max_message_burst
+        self.tokens, self.stamp = float(self.burst), time.monotonic()
         self.refused = 0
 
     def allow(self) -> bool:
@@ -64,9 +68,14 @@ class RateLimit:
         self.stamp = now
         if self.tokens >= 1:
             self.tokens -= 1
+            self.refused = 0
             return True
         self.refused += 1
         return False
+
+    @property
+    def exhausted(self) -> bool:
+        return self.refused > MAX_REFUSED
 
 
 class ClientError(Exception):
@@ -200,26 +209,24 @@ class Session:
 
     # -- the receiver ----------------------------------------------------------------------
     async def receive_loop(self) -> None:
-        settings = self.settings
-        rate, burst = settings.max_messages_per_second, settings.max_message_burst
-        limit = RateLimit(rate, burst)
+        limit = RateLimit(self.settings)
         while True:
             raw = await self.ws.receive()
             if raw["type"] == "websocket.disconnect":
                 return
             if not limit.allow():
-                if limit.refused > MAX_REFUSED:
+                if limit.exhausted:
                     await self.ws.close(code=1008, reason=TOO_MANY_MESSAGES)
                     return
                 if limit.refused == 1 or limit.refused % 50 == 0:
                     await self.error(
-                        f"too many messages: at most {rate} per second (bursts of {burst}; "
-                        "DESCENT_MAX_MESSAGES_PER_SECOND, DESCENT_MAX_MESSAGE_BURST); "
-                        "this one was ignored", "rate_limited", limit=rate)
+                        f"too many messages: at most {limit.rate} per second (bursts of "
+                        f"{limit.burst}; DESCENT_MAX_MESSAGES_PER_SECOND, "
+                        "DESCENT_MAX_MESSAGE_BURST); this one was ignored", "rate_limited",
+                        limit=limit.rate)
                 continue
-            limit.refused = 0
             try:
-                await self.handle(parse(raw, settings.max_message_bytes))
+                await self.handle(parse(raw, self.settings.max_message_bytes))
             except ClientError as exc:
                 await self.error(str(exc), exc.code, exc.field, exc.limit)
 

@@ -10,7 +10,7 @@ from starlette.websockets import WebSocketDisconnect
 from app.connections import FORBIDDEN, origin_refusal
 from app.rooms import RoomError, Viewer, normalise_code
 from app.routes.vendor import PLOTLY_URL, PLOTLY_VERSION
-from app.session import MAX_REFUSED, TOO_MANY_MESSAGES, RateLimit
+from app.session import TOO_MANY_MESSAGES, RateLimit
 
 router = APIRouter()
 
@@ -84,19 +84,17 @@ async def room_socket(websocket: WebSocket, code: str) -> None:
     async def receiver(scope: anyio.CancelScope) -> None:
         # Each message gets an answer in the viewer's queue: without the socket's rate limit,
         # a client that sends without reading would grow that queue without bound.
-        settings = websocket.app.state.settings
-        limit = RateLimit(settings.max_messages_per_second, settings.max_message_burst)
+        limit = RateLimit(websocket.app.state.settings)
         try:
             while True:
                 raw = await websocket.receive()
                 if raw["type"] == "websocket.disconnect":
                     break
                 if not limit.allow():
-                    if limit.refused > MAX_REFUSED:
+                    if limit.exhausted:
                         await websocket.close(code=1008, reason=TOO_MANY_MESSAGES)
                         break
                     continue
-                limit.refused = 0
                 viewer.push('{"type":"error","message":"viewers watch read-only: only the '
                             'presenter controls this run","field":"type","code":"read_only"}')
         except (WebSocketDisconnect, RuntimeError, OSError):
