@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -58,18 +58,28 @@ def wait_for_health(base_url: str, proc: subprocess.Popen, log: Path, timeout: f
 
 
 @contextlib.contextmanager
-def start_live_server(env: Mapping[str, str] | None = None, name: str = "server") -> Iterator[str]:
-    """Run ``uvicorn app.main:app`` on a free port; yield its base URL; stop it."""
+def start_live_server(
+    env: Mapping[str, str] | None = None,
+    name: str = "server",
+    module: Sequence[str] = ("uvicorn", "app.main:app"),
+    base_env: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """Run ``python -m uvicorn app.main:app`` (or another `module` that takes --host, --port
+    and --log-level, e.g. ``("app.cli",)``) on a free port; yield its base URL; stop it.
+
+    The server's environment is `base_env` (default: this process's) updated with `env`.
+    """
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / f"{name}-{port}.log"
-    cmd = [sys.executable, "-m", "uvicorn", "app.main:app"]
+    cmd = [sys.executable, "-m", *module]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     # A log file, not a pipe (which could fill up and block the server); kept unless empty.
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            cmd, cwd=REPO, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT
+            cmd, cwd=REPO, env={**(os.environ if base_env is None else base_env), **(env or {})},
+            stdout=out, stderr=subprocess.STDOUT,
         )
     try:
         wait_for_health(base_url, proc, log)

@@ -10,12 +10,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
-import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 import pytest
-from conftest import ARTIFACTS, REPO, free_port, start_live_server, wait_for_health
+from conftest import start_live_server
 from starlette.websockets import WebSocket
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
@@ -29,29 +27,9 @@ CLEAN_ENV = {k: v for k, v in os.environ.items()
              if k != "FORWARDED_ALLOW_IPS" and not k.startswith("DESCENT_")}
 
 
-@contextlib.contextmanager
-def start_cli_server(env: Mapping[str, str], name: str) -> Iterator[str]:
+def start_cli_server(env: Mapping[str, str], name: str) -> contextlib.AbstractContextManager[str]:
     """Run ``python -m app.cli`` (what the Docker image runs) on a free port; yield its URL."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = ARTIFACTS / f"{name}-{port}.log"
-    cmd = [sys.executable, "-m", "app.cli", "--host", "127.0.0.1", "--port", str(port),
-           "--log-level", "warning"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, env={**CLEAN_ENV, **env},
-                                stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_for_health(base_url, proc, log)
-        yield base_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    log.unlink()
+    return start_live_server(env, name, module=("app.cli",), base_env=CLEAN_ENV)
 
 
 def session(base: str, forwarded_for: str) -> ClientConnection:
@@ -113,7 +91,7 @@ def test_plain_uvicorn_rewrites_but_the_app_still_caps_untrusted_forwarded_for()
     # (FORWARDED_ALLOW_IPS pins that default whatever the environment says.)
     env = {**ONE_PER_CLIENT, "DESCENT_TRUST_PROXY_HEADERS": "false",
            "FORWARDED_ALLOW_IPS": "127.0.0.1"}
-    with start_live_server(env=env, name="proxy-plain-uvicorn") as base:
+    with start_live_server(env, "proxy-plain-uvicorn", base_env=CLEAN_ENV) as base:
         with session(base, "203.0.113.1") as first, session(base, "203.0.113.2") as second:
             assert_started(first)
             assert UNTRUSTED_FORWARD in assert_refused_by_the_per_client_cap(second)
