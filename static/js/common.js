@@ -131,3 +131,15 @@ export async function post(url, body, raw) {
   }
   return res;
 }
+
+/** Empties `root` and fills it with two stacked plot layers of these classes: [lower, upper]. */
+export function stackedLayers(root, lowerClass, upperClass) {
+  root.textContent = "";
+  const layers = [lowerClass, upperClass].map((cls) => {
+    const el = document.createElement("div");
+    el.className = cls;
+    return el;
+  });
+  root.append(...layers);
+  return layers;
+}

@@ -2,18 +2,13 @@
 // probability grid (and its 0.5 boundary) for classification. Numbers come from `detail.prediction`.
 
 import { t, tOr } from "./i18n.js";
-import { CLASS_COLORS, CLASS_SYMBOLS, INK, GRID, plotFont, isFiniteNum, plotConfig, plotLayout } from "./common.js";
+import { CLASS_COLORS, CLASS_SYMBOLS, INK, GRID, plotFont, isFiniteNum, plotConfig, plotLayout, stackedLayers } from "./common.js";
 
 export function createDataView(root) {
   // Two stacked plots with identical axes: the dataset (up to 5,000 points, drawn once per run)
   // and the model's prediction (redrawn a few times per second). Classification puts the
   // probability map under the points; regression puts the fitted line over them.
-  root.textContent = "";
-  const lower = document.createElement("div");
-  const upper = document.createElement("div");
-  lower.className = "layer";
-  upper.className = "layer layer-top";
-  root.append(lower, upper);
+  const [lower, upper] = stackedLayers(root, "layer", "layer layer-top");
   let ds = null;        // {task, n_classes, X, y}
   let dataTraces = [];  // built once per dataset (same arrays => cheap Plotly.react)
   let ranges = null;

@@ -8,7 +8,7 @@
 // far more than the paths themselves. The 3-D view is one WebGL scene.
 
 import { t, tOr } from "./i18n.js";
-import { runColor, fmt, fmtFixed, INK, MUTED, FONT, plotFont, isFiniteNum, lastLE, plotConfig, plotLayout } from "./common.js";
+import { runColor, fmt, fmtFixed, INK, MUTED, FONT, plotFont, isFiniteNum, lastLE, plotConfig, plotLayout, stackedLayers } from "./common.js";
 
 const MAX_PATH = 3000; // points per drawn path: the latest ones (the loss chart keeps everything)
 const POSITIONS = ["top right", "bottom right", "top left", "bottom left", "middle right", "middle left"];
@@ -20,12 +20,7 @@ const margin = () => ({ l: 58, r: 36 + 3.4 * plotFont(), t: 10, b: 44, autoexpan
 const BATCH_REFRESH_MS = 700;
 
 export function createSurface(root, { emptyEl, captionEl }) {
-  root.textContent = "";
-  const bg = document.createElement("div");
-  const fg = document.createElement("div");
-  bg.className = "layer layer-bg";
-  fg.className = "layer layer-fg";
-  root.append(bg, fg);
+  const [bg, fg] = stackedLayers(root, "layer layer-bg", "layer layer-fg");
 
   let runs = [];        // [{name, color}]
   let paths = [];       // per run {x, y, z, it, pending, res}
