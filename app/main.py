@@ -26,7 +26,7 @@ from app.settings import Settings
 log = logging.getLogger("descent")
 
 SHUTDOWN_REASON = "the server is shutting down"
-ROOM_EXPIRY_EVERY = 30.0  # seconds between checks for idle rooms
+ROOM_EXPIRY_EVERY = 30.0  # at most this many seconds between checks for idle rooms
 
 
 class _StaticFiles(StaticFiles):
@@ -79,9 +79,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_sigterm)
 
+    # At least twice per idle time (a room idle for 10 s must not wait 30 s for its check),
+    # but not a busy loop for a tiny one.
+    every = max(0.1, min(ROOM_EXPIRY_EVERY, app.state.settings.room_idle_seconds / 2))
+
     async def expire_rooms() -> None:
         while True:
-            await asyncio.sleep(ROOM_EXPIRY_EVERY)
+            await asyncio.sleep(every)
             await app.state.rooms.expire()
 
     expiry = asyncio.create_task(expire_rooms())

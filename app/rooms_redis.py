@@ -163,15 +163,30 @@ class RedisRoomHub(RoomHub):
         log.info("room %s ended: %s", code, reason)
 
     async def expire(self) -> None:
-        """Forget rooms whose keys expired in Redis (idle for longer than the timeout)."""
+        """Forget rooms whose keys expired in Redis (idle for longer than the timeout); keep
+        the rooms presented here alive, as an in-process room is while presented."""
         try:
             codes = await self.redis.zrangebyscore(ROOMS, 0, time.time() - self.ttl)
             for code in codes:
                 if not await self.redis.exists(_keys(code)["room"]):
                     await self.redis.zrem(ROOMS, code)
+            # Each worker checks its own mirrors: the worker that removed a code above is only
+            # one of those whose viewers watch that room.
+            for code, room in list(self.rooms.items()):
+                if room.presenters > 0:
+                    await self._keep_alive(code)
+                elif not await self.redis.exists(_keys(code)["room"]):
                     self._drop(code, "idle for too long")
         except (RedisError, OSError) as exc:
             log.warning("redis unavailable while expiring rooms: %s", exc)
+
+    async def _keep_alive(self, code: str) -> None:
+        keys = _keys(code)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for key in ("room", "history", "seq", "details", "state", "viewers"):
+                pipe.expire(keys[key], self.ttl)
+            pipe.zadd(ROOMS, {code: time.time()}, xx=True)
+            await pipe.execute()
 
     async def close(self) -> None:
         for task in [*self.listeners.values(), *self.publishers.values(),

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import socket
 import subprocess
@@ -41,6 +42,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def local_ipv4_addresses() -> set[str]:
+    """This machine's non-loopback IPv4 addresses as the kernel lists them (Linux): what our own
+    address lookups (app.share.lan_address, app.cli.lan_addresses) are checked against."""
+    lines = Path("/proc/net/fib_trie").read_text().splitlines()
+    found = {lines[i - 1].strip().removeprefix("|-- ")
+             for i, line in enumerate(lines) if i and line.strip() == "/32 host LOCAL"}
+    return {a for a in found if not ipaddress.ip_address(a).is_loopback}
 
 
 def wait_for_health(base_url: str, proc: subprocess.Popen, log: Path, timeout: float = 30) -> None:

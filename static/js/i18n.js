@@ -277,9 +277,9 @@ export const ko = {
 
   "loss.mse": "MSE (평균 제곱 오차)",
   "loss.mae": "MAE (평균 절대 오차)",
-  "loss.binary_crossentropy": "binary_crossentropy",
-  "loss.categorical_crossentropy": "categorical_crossentropy",
-  "loss.sparse_categorical_crossentropy": "sparse_categorical_crossentropy",
+  "loss.binary_crossentropy": "binary_crossentropy (이진 교차 엔트로피)",
+  "loss.categorical_crossentropy": "categorical_crossentropy (범주형 교차 엔트로피)",
+  "loss.sparse_categorical_crossentropy": "sparse_categorical_crossentropy (희소 범주형 교차 엔트로피)",
 
   "act.sigmoid": "시그모이드",
   "act.tanh": "tanh",

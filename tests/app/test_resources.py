@@ -378,9 +378,11 @@ def test_races_are_built_a_few_at_a_time_and_a_replaced_start_is_not_built(serve
         sockets = [stack.enter_context(connect(server.ws_base + "/ws/train", max_size=2**24))
                    for _ in range(5)]
         try:
-            for seed, ws in enumerate(sockets):
+            for seed, ws in enumerate(sockets[:2]):  # these two take both build slots...
                 ws.send(start_message(dataset="moons", n_samples=20, epochs=1, seed=seed))
             server.wait_until("two builds under way", lambda: slow_builds.building == 2)
+            for seed, ws in enumerate(sockets[2:], start=2):  # ...so these three queue
+                ws.send(start_message(dataset="moons", n_samples=20, epochs=1, seed=seed))
             sockets[4].send(start_message(n_samples=20, epochs=1, speed=0))  # replaces its moons
             time.sleep(0.5)
             assert slow_builds.building == 2, "more builds than BUILDS_AT_ONCE ran at once"
@@ -389,8 +391,10 @@ def test_races_are_built_a_few_at_a_time_and_a_replaced_start_is_not_built(serve
                 assert json.loads(until(ws, '{"type":"started"'))["config"]["dataset"] == "moons"
             assert json.loads(until(sockets[4], '{"type":"started"'))["config"]["dataset"] == "linear"
             assert json.loads(until(sockets[4], '{"type":"done"'))["type"] == "done"
-            if 4 not in slow_builds.seeds[:2]:  # its moons start was still queued when replaced
-                assert 4 not in slow_builds.seeds, "a replaced, queued start was built"
+            limiter = app.session.build_limiter(server.app)
+            server.wait_until("every build over", lambda: server.call(
+                lambda: limiter.borrowed_tokens) == 0)
+            assert sorted(slow_builds.seeds) == [0, 1, 2, 3], "a replaced, queued start was built"
         finally:
             slow_builds.set()
 

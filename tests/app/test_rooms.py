@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 import urllib.request
+from urllib.parse import urlsplit
 
 import pytest
-from test_train_socket import Client, points_by_run
+from test_train_socket import Client, points_by_run, strict_loads
 from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 
 def create_room(base: str) -> dict:
@@ -118,20 +122,91 @@ def test_unknown_room_closes_the_viewer_with_a_reason(live_server):
     assert "no room" in info.value.rcvd.reason
 
 
-def test_a_viewer_that_never_reads_does_not_slow_the_teacher(live_server):
-    room = create_room(live_server)
-    stalled = Viewer(live_server, room["code"])  # never reads a thing
-    good = Viewer(live_server, room["code"])
-    teacher = Client(live_server)
+# A room's run that sends a stalled viewer more than its sockets can buffer: an MLP's points
+# carry their 337 parameters each (~20 MB of frames at full speed).
+BIG_RUN = {"speed": 0, "dataset": "moons", "hidden": [16, 16], "n_samples": 200, "epochs": 15}
+
+
+def stalled_viewer(base: str, code: str):
+    """A viewer that never reads, with a 4 KiB receive buffer and no compression: what the
+    server sends it beyond ~4 KiB, the server's own socket buffer and a message or two waits."""
+    port = urlsplit(base).port
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    return connect(f"ws://127.0.0.1:{port}/ws/room/{code}", sock=sock, max_queue=1,
+                   compression=None, max_size=2**26, close_timeout=1)
+
+
+def teacher_run(base: str, room: dict, good: Viewer) -> dict:
+    """A new teacher presents BIG_RUN to `room` while `good` reads in a thread: how long the run
+    took the teacher, its longest wait for a frame, what it and the good viewer got."""
+    got: dict = {}
+    teacher = Client(base)
     present(teacher, room)
-    teacher.send({"type": "start", "config": {"speed": 0, "epochs": 40, "n_samples": 200}})
-    t_done, t_seen = teacher.until("done", timeout=120)
-    g_done, g_seen = good.until("done", timeout=120)
-    assert points_by_run(g_seen) == points_by_run(t_seen)
-    assert t_done["runs"]["SGD"]["iterations"] == 8000
+
+    def watch() -> None:
+        sizes, seen = [], []
+        while True:
+            raw = good.ws.recv(timeout=120)
+            sizes.append(len(raw.encode()))
+            seen.append(msg := strict_loads(raw))
+            if msg["type"] == "done":
+                got.update(viewer_bytes=sum(sizes), largest=max(sizes), viewer_seen=seen)
+                return
+
+    reader = threading.Thread(target=watch)
+    reader.start()
+    teacher.send({"type": "start", "config": BIG_RUN})
+    start = time.monotonic()
+    frames, seen = [], []
+    while True:
+        raw = teacher.ws.recv(timeout=120)
+        if raw.startswith('{"type":"frame"'):
+            frames.append(time.monotonic())
+        seen.append(raw)
+        if raw.startswith('{"type":"done"'):
+            break
+    got["seconds"] = time.monotonic() - start
+    got["max_gap"] = max(b - a for a, b in zip(frames, frames[1:], strict=False))
+    got["teacher_seen"] = [strict_loads(raw) for raw in seen]
+    reader.join(timeout=120)
     teacher.close()
+    assert not reader.is_alive(), "the good viewer did not get the whole run"
+    return got
+
+
+def test_a_viewer_that_never_reads_does_not_slow_the_teacher(live_server):
+    """The same run twice: with a reading viewer (the baseline), then with a stalled one too.
+    The teacher's run takes about as long and its frames come as evenly; a room that waited
+    for its slowest viewer would stall once the stalled viewer's buffers are full."""
+    baseline_room = create_room(live_server)
+    baseline_viewer = Viewer(live_server, baseline_room["code"])
+    assert baseline_viewer.recv()["type"] == "room"
+    baseline = teacher_run(live_server, baseline_room, baseline_viewer)
+
+    room = create_room(live_server)
+    with stalled_viewer(live_server, room["code"]):  # never reads a thing
+        good = Viewer(live_server, room["code"])
+        assert good.recv()["type"] == "room"
+        measured = teacher_run(live_server, room, good)
+
+    # The stalled viewer really was stalled: it was sent more than can wait in its buffers.
+    with open("/proc/sys/net/ipv4/tcp_wmem") as f:
+        server_buffer = int(f.read().split()[2])
+    sent, largest = measured["viewer_bytes"], measured["largest"]
+    assert sent > server_buffer + 3 * largest + 2**20, (sent, largest, server_buffer)
+    # Every point reached the good viewer, once, in order, while the stalled one held on.
+    assert points_by_run(measured["viewer_seen"]) == points_by_run(measured["teacher_seen"])
+    assert measured["teacher_seen"][-1]["runs"]["SGD"]["iterations"] == 3000
+    # Generous bounds on a busy 2-core machine; a room that waits for its viewers exceeds them.
+    print(f"baseline {baseline['seconds']:.2f} s, max frame gap {baseline['max_gap']:.3f} s; "
+          f"with a stalled viewer {measured['seconds']:.2f} s, {measured['max_gap']:.3f} s; "
+          f"{sent / 1e6:.1f} MB sent, largest message {largest / 1e6:.1f} MB")
+    assert measured["seconds"] < 3 * baseline["seconds"] + 5
+    assert measured["max_gap"] < 4 * baseline["max_gap"] + 2
     good.close()
-    stalled.close()
+    baseline_viewer.close()
 
 
 def test_end_presentation_closes_the_room_for_viewers(live_server):

@@ -67,7 +67,8 @@ def points_by_run(messages: list[dict]) -> dict[str, list[dict]]:
 
 
 def test_default_race_streams_every_point_once_in_order(client):
-    client.send({"type": "start", "config": {"speed": 0, "epochs": 3}})
+    # Paused, one step, then on, as the page does: the first step opens up each run's start.
+    client.send({"type": "start", "config": {"speed": 0, "epochs": 3}, "paused": True})
     started = client.recv()
     assert started["type"] == "started"
     assert started["model"]["layer_sizes"] == [1, 1]
@@ -76,8 +77,25 @@ def test_default_race_streams_every_point_once_in_order(client):
     assert surface["type"] == "surface" and surface["kind"] == "exact"
     assert len(surface["z"]) == len(surface["y"]) and len(surface["z"][0]) == len(surface["x"])
     assert surface["lr_limit"] == pytest.approx(2 / surface["lambda_max"])
+    assert client.recv()["type"] == "state"
 
-    done, seen = client.until("done")
+    client.send({"type": "step"})
+    seen, firsts = [], {}
+    while len(firsts) < 3:
+        msg = client.recv()
+        seen.append(msg)
+        if msg["type"] == "detail":
+            assert msg["iteration"] == 1, msg
+            firsts[msg["run"]] = msg
+    # All three start from the same point, the surface's start: their parameters before the
+    # first update (exact surface: the plane is (w, b) itself), and its loss.
+    for name, first in firsts.items():
+        assert first["params_before"] == surface["start"], name
+        assert first["loss_before"] == pytest.approx(started["initial_loss"], rel=1e-12), name
+        assert first["params"] != first["params_before"], name
+    client.send({"type": "resume"})
+    done, rest = client.until("done")
+    seen += rest
     points = points_by_run(seen)
     n = started["config"]["n_samples"]
     for run in started["runs"]:
@@ -90,9 +108,7 @@ def test_default_race_streams_every_point_once_in_order(client):
         last = points[run["name"]][-1]
         assert done["runs"][run["name"]]["loss"] == last["loss"]
         assert last["xy"] == last["params"]  # exact surface: the plane is (w, b) itself
-    # All three start from the same point: the first step's parameters before the update.
-    details = [m for m in seen if m["type"] == "detail"]
-    assert details, "no detail message"
+        assert points[run["name"]][0]["params"] == firsts[run["name"]]["params"]
 
 
 def test_iterations_follow_the_source_material_example(client):

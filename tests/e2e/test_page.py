@@ -3,6 +3,8 @@ resumes and diverges; both languages; the phone layout. Screenshots land in test
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytestmark = pytest.mark.e2e
@@ -185,6 +187,36 @@ def test_dictionaries_have_the_same_keys(live_server, page):
         }"""
     )
     assert result == {"onlyEn": [], "onlyKo": [], "missing": []}
+
+
+# Korean entries that are rightly the English text: names and symbols read the same in a
+# Korean class (a formula with no word in it, e.g. "L_B = {v}", needs no entry here).
+SAME_IN_KOREAN = {
+    "app.title": "the product's name",
+    "act.tanh": "a function's name",
+    "act.relu": "a function's name",
+    "ds.xor": "a logic gate's name",
+    "run.SGD": "the run's name, as the source material writes it",
+    "lr.limit": "a formula: 2/λ_max = {v}",
+}
+
+
+def test_every_korean_entry_is_translated(live_server, page):
+    """A Korean entry identical to its English one was forgotten (unless it is a name or a
+    formula: SAME_IN_KOREAN, or no two Latin letters in a row outside the {placeholders})."""
+    open_page(page, live_server)
+    same = page.evaluate(
+        """async () => {
+            const m = await import('/static/js/i18n.js');
+            return Object.keys(m.en).filter(k => m.ko[k] === m.en[k]).map(k => [k, m.en[k]]);
+        }"""
+    )
+    assert {"app.title", "run.SGD", "surface.ghost"} <= {k for k, _ in same}  # it reads them
+    words = re.compile(r"[A-Za-z]{2,}")
+    untranslated = {key: text for key, text in same
+                    if key not in SAME_IN_KOREAN and words.search(re.sub(r"\{\w+\}", "", text))}
+    assert untranslated == {}
+    assert set(SAME_IN_KOREAN) <= {k for k, _ in same}, "an allowed entry is translated now"
 
 
 def test_keyboard_reset_and_config_change_restarts(live_server, page):

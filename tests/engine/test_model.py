@@ -335,7 +335,12 @@ def model_for(output: str, units: int | None = None) -> MLP:
 
 @pytest.mark.parametrize(("output", "loss", "k"), PAIRINGS)
 def test_valid_pairings_pass(output, loss, k):
-    check_pairing(model_for(output, k), get_loss(loss))
+    """The check lets a valid pairing through, and it trains: full batch, the loss goes down."""
+    model, X, y = problem_away_from_kinks("tanh", output, loss, k)
+    assert check_pairing(model, get_loss(loss)) is None
+    steps = list(engine.train(X, y, model=model, loss=loss, lr=0.05, epochs=20))
+    assert [s.status for s in steps] == ["running"] * 19 + ["completed"]
+    assert steps[-1].loss < steps[0].loss
 
 
 @pytest.mark.parametrize(("output", "loss"), INVALID)
