@@ -149,6 +149,8 @@ class Room:
             return
         self.touch()
         if kind == "frame":
+            if message.get("thinned"):  # a presenter's history, thinned by its own bound
+                self.thinned = True
             if self._pending_t is None:
                 self._pending_t, self._pending_generation = message["t"], message["generation"]
                 loop = asyncio.get_running_loop()

@@ -96,6 +96,23 @@ def test_a_rooms_history_of_a_big_model_stays_under_its_byte_bound():
     assert max(len(t) for t in room.snapshot()) < 2**20 + 20_000
 
 
+def test_a_room_presented_mid_run_says_when_the_sessions_history_was_thinned():
+    """`present` mid-run sends the session's history, marked when its own bound thinned it."""
+
+    async def scenario() -> Room:
+        room = Room(code="ABCDE", token_hash=b"")
+        room.publish(started(), encode(started()))
+        history = {"type": "frame", "generation": 1, "t": time.time(), "thinned": True,
+                   "runs": {"SGD": [big_point(1), big_point(3)]}}
+        room.publish(history, encode(history))
+        room.flush()
+        return room
+
+    room = asyncio.run(scenario())
+    assert json.loads(room.welcome())["thinned"] is True
+    assert all(json.loads(t).get("thinned") for t in room.snapshot() if '"frame"' in t[:16])
+
+
 def test_a_viewer_that_never_reads_is_resynced_before_its_backlog_passes_the_byte_bound():
     """~200 KB merged frames (10 big points): far fewer than the 512-message bound."""
     seen: list[tuple[int, bool]] = []  # after each frame: bytes queued, a reset first?
