@@ -124,6 +124,7 @@ class Room:
     _pending: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _pending_t: float | None = None
     _pending_generation: Any = None
+    _pending_thinned: bool = False
     _flush_handle: asyncio.TimerHandle | None = None
 
     @property
@@ -149,8 +150,8 @@ class Room:
             return
         self.touch()
         if kind == "frame":
-            if message.get("thinned"):  # a presenter's history, thinned by its own bound
-                self.thinned = True
+            if message.get("thinned"):  # a session's history, thinned by its own bound
+                self._pending_thinned = True
             if self._pending_t is None:
                 self._pending_t, self._pending_generation = message["t"], message["generation"]
                 loop = asyncio.get_running_loop()
@@ -170,10 +171,13 @@ class Room:
             return
         runs, t = self._pending, self._pending_t
         self._pending, self._pending_t = {}, None
-        generation = self._pending_generation
+        generation, thinned = self._pending_generation, self._pending_thinned
+        self._pending_thinned = False
         frame = {"type": "frame", "generation": generation, "t": t, "runs": runs}
+        if thinned:
+            frame["thinned"] = True
         texts = {name: [encode(p) for p in pts] for name, pts in runs.items()}
-        self._emit(frame, frame_text(generation, t, texts), texts)
+        self._emit(frame, frame_text(generation, t, texts, thinned), texts)
 
     def _emit(self, message: dict[str, Any], text: str,
               point_texts: dict[str, list[str]] | None = None, sinks: bool = True) -> None:
@@ -213,7 +217,7 @@ class Room:
             for name, texts in point_texts.items():
                 self.points.setdefault(name, []).extend(texts)
                 self.history_bytes += sum(map(len, texts)) + STR_BYTES * len(texts)
-            if message.get("thinned"):  # a history that Redis thinned
+            if message.get("thinned"):  # a history thinned by the session's bound or in Redis
                 self.thinned = True
             self._thin()
         elif kind == "detail":

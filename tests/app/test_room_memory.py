@@ -97,10 +97,13 @@ def test_a_rooms_history_of_a_big_model_stays_under_its_byte_bound():
 
 
 def test_a_room_presented_mid_run_says_when_the_sessions_history_was_thinned():
-    """`present` mid-run sends the session's history, marked when its own bound thinned it."""
+    """`present` mid-run sends the session's history, marked when its own bound thinned it:
+    the room's late joiners and the other workers (through the sinks) are told."""
+    sent: list[str] = []
 
     async def scenario() -> Room:
         room = Room(code="ABCDE", token_hash=b"")
+        room.sinks.append(lambda message, text: sent.append(text))
         room.publish(started(), encode(started()))
         history = {"type": "frame", "generation": 1, "t": time.time(), "thinned": True,
                    "runs": {"SGD": [big_point(1), big_point(3)]}}
@@ -109,6 +112,7 @@ def test_a_room_presented_mid_run_says_when_the_sessions_history_was_thinned():
         return room
 
     room = asyncio.run(scenario())
+    assert [json.loads(t).get("thinned") for t in sent] == [None, True]
     assert json.loads(room.welcome())["thinned"] is True
     assert all(json.loads(t).get("thinned") for t in room.snapshot() if '"frame"' in t[:16])
 
