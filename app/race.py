@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from app.history import thin
 from app.schemas import TrainConfig
 from app.settings import Settings
 from engine import DATASETS, MLP, OUTPUT_FOR_TASK, Problem, Step, make_dataset
@@ -77,9 +78,7 @@ class Run:
 
     def thin(self) -> None:
         """Keep every other point of the older half."""
-        half = len(self.points) // 2
-        self.points = self.points[:half:2] + self.points[half:]
-        self.param_rows = self.param_rows[:half:2] + self.param_rows[half:]
+        self.points, self.param_rows = thin(self.points), thin(self.param_rows)
 
     @property
     def going(self) -> bool:

@@ -6,6 +6,10 @@ text the teacher's session already encoded: a frame is encoded once per room, no
 viewer. Each viewer has its own bounded backlog and sender task, so a slow viewer never delays
 the teacher or the other viewers; one that falls too far behind is resynchronised (a `reset`,
 then the run so far), and closed if that keeps happening.
+
+Both are bounded in bytes (Settings.max_room_history_mb, max_viewer_backlog_mb): the history
+keeps each point as its JSON text, so it is measured exactly, and past its bound the older half
+of each run is thinned to every other point, as a session's is.
 """
 
 from __future__ import annotations
@@ -20,17 +24,22 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.history import thin
+from app.settings import Settings
 from app.wire import encode
 
 log = logging.getLogger("descent.rooms")
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read off a projector
 CODE_LENGTH = 5
-MAX_BACKLOG = 512  # messages queued for one viewer before it is resynchronised
+MAX_BACKLOG = 512  # messages queued for one viewer before it is resynchronised (or bytes:)
+BACKLOG_BYTES = Settings().max_viewer_backlog_mb * 2**20  # beyond the run so far it was sent
+HISTORY_BYTES = Settings().max_room_history_mb * 2**20  # per room; older points thinned beyond
+STR_BYTES = 57  # what CPython spends on a kept ASCII text besides its characters (+ list slot)
 MAX_RESYNCS = 3  # resyncs within RESYNC_WINDOW before a viewer is closed
 RESYNC_WINDOW = 60.0
-SNAPSHOT_FRAME_POINTS = 5000  # points per frame in a late joiner's snapshot
-MAX_HISTORY_POINTS = 200_000  # per room; older points are thinned beyond it
+SNAPSHOT_FRAME_POINTS = 5000  # points per frame in a late joiner's snapshot, at most ...
+SNAPSHOT_FRAME_BYTES = 2**20  # ... and about this many characters
 FLUSH_EVERY = 0.066  # seconds: viewers get the presenter's frames merged, ~15 per second
 BROADCAST = frozenset({"started", "surface", "frame", "detail", "state", "done"})
 
@@ -49,16 +58,27 @@ class RoomError(Exception):
 
 @dataclass(eq=False)
 class Viewer:
-    """One read-only connection: its backlog of encoded messages and its resync record."""
+    """One read-only connection: its backlog of encoded messages and its resync record.
+
+    `queued` counts the backlog's characters (bytes, for the ASCII that orjson mostly writes);
+    the room resyncs the viewer before it passes `allowance`.
+    """
 
     queue: deque[str] = field(default_factory=deque)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     resyncs: deque[float] = field(default_factory=deque)
     closed_reason: str | None = None
+    queued: int = 0
+    allowance: int = BACKLOG_BYTES
 
     def push(self, text: str) -> None:
         self.queue.append(text)
+        self.queued += len(text)
         self.ready.set()
+
+    def clear(self) -> None:
+        self.queue.clear()
+        self.queued = 0
 
     async def next(self) -> str | None:
         """The next message to send, or None once the viewer must be closed."""
@@ -67,7 +87,9 @@ class Viewer:
                 return None
             self.ready.clear()
             await self.ready.wait()
-        return self.queue.popleft()
+        text = self.queue.popleft()
+        self.queued -= len(text)
+        return text
 
     def close(self, reason: str) -> None:
         self.closed_reason = reason
@@ -86,7 +108,10 @@ class Room:
     presenters: int = 0
     started: dict[str, Any] | None = None
     surface: dict[str, Any] | None = None
-    points: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    points: dict[str, list[str]] = field(default_factory=dict)  # each point's JSON text
+    history_bytes: int = 0  # what `points` holds: its texts and their CPython overhead
+    max_history_bytes: int = HISTORY_BYTES
+    max_backlog_bytes: int = BACKLOG_BYTES
     details: dict[str, str] = field(default_factory=dict)
     state: str | None = None
     done: str | None = None
@@ -95,9 +120,11 @@ class Room:
     sinks: list[Any] = field(default_factory=list)  # callbacks (message, text): e.g. to Redis
     remote_viewers: int = 0  # viewers of this room in other processes (Redis mode)
     _snapshot: list[str] | None = None
+    _snapshot_bytes: int = 0
     _pending: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _pending_t: float | None = None
     _pending_generation: Any = None
+    _pending_thinned: bool = False
     _flush_handle: asyncio.TimerHandle | None = None
 
     @property
@@ -123,6 +150,8 @@ class Room:
             return
         self.touch()
         if kind == "frame":
+            if message.get("thinned"):  # a session's history, thinned by its own bound
+                self._pending_thinned = True
             if self._pending_t is None:
                 self._pending_t, self._pending_generation = message["t"], message["generation"]
                 loop = asyncio.get_running_loop()
@@ -142,12 +171,18 @@ class Room:
             return
         runs, t = self._pending, self._pending_t
         self._pending, self._pending_t = {}, None
-        frame = {"type": "frame", "generation": self._pending_generation, "t": t, "runs": runs}
-        self._emit(frame, encode(frame))
+        generation, thinned = self._pending_generation, self._pending_thinned
+        self._pending_thinned = False
+        frame = {"type": "frame", "generation": generation, "t": t, "runs": runs}
+        if thinned:
+            frame["thinned"] = True
+        texts = {name: [encode(p) for p in pts] for name, pts in runs.items()}
+        self._emit(frame, frame_text(generation, t, texts, thinned), texts)
 
-    def _emit(self, message: dict[str, Any], text: str, sinks: bool = True) -> None:
+    def _emit(self, message: dict[str, Any], text: str,
+              point_texts: dict[str, list[str]] | None = None, sinks: bool = True) -> None:
         """Record a message for late joiners, queue it for the viewers, pass it to the sinks."""
-        self._record(message["type"], message, text)
+        self._record(message["type"], message, text, point_texts)
         self._fan_out(text)
         if sinks:
             for sink in self.sinks:
@@ -160,21 +195,30 @@ class Room:
 
     def _fan_out(self, text: str) -> None:
         for viewer in list(self.viewers):
-            if len(viewer.queue) >= MAX_BACKLOG:
+            if viewer.queue and (len(viewer.queue) >= MAX_BACKLOG
+                                 or viewer.queued + len(text) > viewer.allowance):
                 self.resync(viewer)
             else:
                 viewer.push(text)
 
-    def _record(self, kind: str, message: dict[str, Any], text: str) -> None:
+    def _record(self, kind: str, message: dict[str, Any], text: str,
+                point_texts: dict[str, list[str]] | None = None) -> None:
         self._snapshot = None
         if kind == "started":
             self.started, self.surface, self.done = message, None, None
             self.points, self.details, self.thinned = {}, {}, False
+            self.history_bytes = 0
         elif kind == "surface":
             self.surface = message
         elif kind == "frame":
-            for name, pts in message["runs"].items():
-                self.points.setdefault(name, []).extend(pts)
+            if point_texts is None:  # from another process: decoded, each point encoded again
+                point_texts = {name: [encode(p) for p in pts]
+                               for name, pts in message["runs"].items()}
+            for name, texts in point_texts.items():
+                self.points.setdefault(name, []).extend(texts)
+                self.history_bytes += sum(map(len, texts)) + STR_BYTES * len(texts)
+            if message.get("thinned"):  # a history thinned by the session's bound or in Redis
+                self.thinned = True
             self._thin()
         elif kind == "detail":
             self.details[message.get("run", "")] = text
@@ -184,14 +228,15 @@ class Room:
             self.done = text
 
     def _thin(self) -> None:
-        """Keep at most MAX_HISTORY_POINTS: drop every other point of the oldest half."""
-        total = sum(len(p) for p in self.points.values())
-        if total <= MAX_HISTORY_POINTS:
-            return
-        for name, pts in self.points.items():
-            half = len(pts) // 2
-            self.points[name] = pts[:half:2] + pts[half:]
-        self.thinned = True
+        """Past max_history_bytes, keep every other point of the older half of each run."""
+        while self.history_bytes > self.max_history_bytes:
+            before = self.history_bytes
+            self.points = {name: thin(pts) for name, pts in self.points.items()}
+            self.history_bytes = sum(len(p) + STR_BYTES for pts in self.points.values()
+                                     for p in pts)
+            self.thinned = True
+            if self.history_bytes == before:  # a point or two per run: nothing left to thin
+                return
 
     # -- the viewers' side -------------------------------------------------------------------
     def snapshot(self) -> list[str]:
@@ -204,31 +249,24 @@ class Room:
             out.append(encode(self.started))
             if self.surface is not None:
                 out.append(encode(self.surface))
-            batch: dict[str, list] = {}
-            size = 0
+            batch: dict[str, list[str]] = {}
+            count = size = 0
             for name, pts in self.points.items():
-                for i in range(0, len(pts), SNAPSHOT_FRAME_POINTS):
-                    chunk = pts[i : i + SNAPSHOT_FRAME_POINTS]
-                    batch.setdefault(name, []).extend(chunk)
-                    size += len(chunk)
-                    if size >= SNAPSHOT_FRAME_POINTS:
-                        out.append(self._frame(generation, batch))
-                        batch, size = {}, 0
+                for text in pts:
+                    batch.setdefault(name, []).append(text)
+                    count, size = count + 1, size + len(text)
+                    if count >= SNAPSHOT_FRAME_POINTS or size >= SNAPSHOT_FRAME_BYTES:
+                        out.append(frame_text(generation, time.time(), batch, self.thinned))
+                        batch, count, size = {}, 0, 0
             if batch:
-                out.append(self._frame(generation, batch))
+                out.append(frame_text(generation, time.time(), batch, self.thinned))
             out.extend(self.details.values())
             if self.done is not None:
                 out.append(self.done)
         if self.state is not None:
             out.append(self.state)
-        self._snapshot = out
+        self._snapshot, self._snapshot_bytes = out, sum(map(len, out))
         return out
-
-    def _frame(self, generation: Any, runs: dict[str, list]) -> str:
-        message = {"type": "frame", "generation": generation, "t": time.time(), "runs": runs}
-        if self.thinned:
-            message["thinned"] = True
-        return encode(message)
 
     def welcome(self) -> str:
         return encode({"type": "room", "code": self.code, "viewers": self.viewer_count,
@@ -238,9 +276,14 @@ class Room:
         self.viewers.add(viewer)
         self.touch()
         viewer.push(self.welcome())
+        self._send_snapshot(viewer)
+        self._viewers_changed()
+
+    def _send_snapshot(self, viewer: Viewer) -> None:
+        """Queue the run so far; the backlog may then grow by max_backlog_bytes more."""
         for text in self.snapshot():
             viewer.push(text)
-        self._viewers_changed()
+        viewer.allowance = self._snapshot_bytes + self.max_backlog_bytes
 
     def leave(self, viewer: Viewer) -> None:
         if viewer in self.viewers:
@@ -255,15 +298,14 @@ class Room:
         viewer.resyncs.append(now)
         if len(viewer.resyncs) > MAX_RESYNCS:
             self.viewers.discard(viewer)
-            viewer.queue.clear()
+            viewer.clear()
             viewer.close("too slow: fell behind the presenter repeatedly")
             self._viewers_changed()
             return
-        viewer.queue.clear()
+        viewer.clear()
         viewer.push(encode({"type": "reset", "reason": "fell behind; resending the run so far"}))
         viewer.push(self.welcome())
-        for text in self.snapshot():
-            viewer.push(text)
+        self._send_snapshot(viewer)
 
     def _viewers_changed(self) -> None:
         for callback in list(self.on_viewers):
@@ -285,9 +327,13 @@ class RoomHub:
     is a drop-in replacement.
     """
 
-    def __init__(self, max_rooms: int, max_viewers: int, idle_seconds: float) -> None:
+    def __init__(self, max_rooms: int, max_viewers: int, idle_seconds: float,
+                 max_history_bytes: int = HISTORY_BYTES,
+                 max_backlog_bytes: int = BACKLOG_BYTES) -> None:
         self.rooms: dict[str, Room] = {}
         self.max_rooms, self.max_viewers, self.idle_seconds = max_rooms, max_viewers, idle_seconds
+        self.room_limits = {"max_history_bytes": max_history_bytes,
+                            "max_backlog_bytes": max_backlog_bytes}
 
     def _too_many(self) -> RoomError:
         return RoomError(
@@ -310,7 +356,7 @@ class RoomHub:
             raise self._too_many()
         code = new_code(self.rooms)
         token = secrets.token_urlsafe(24)
-        self.rooms[code] = Room(code=code, token_hash=_hash(token))
+        self.rooms[code] = Room(code=code, token_hash=_hash(token), **self.room_limits)
         log.info("room %s created (%d rooms)", code, len(self.rooms))
         return code, token
 
@@ -361,6 +407,16 @@ class RoomHub:
 
     async def close(self) -> None:
         """Nothing to release in-process."""
+
+
+def frame_text(generation: Any, t: float, runs: dict[str, list[str]],
+               thinned: bool = False) -> str:
+    """A frame's JSON made of its points' JSON texts (each point is encoded once)."""
+    head: dict[str, Any] = {"type": "frame", "generation": generation, "t": t}
+    if thinned:
+        head["thinned"] = True
+    body = ",".join(f"{encode(name)}:[{','.join(pts)}]" for name, pts in runs.items())
+    return f'{encode(head)[:-1]},"runs":{{{body}}}}}'
 
 
 def new_code(taken: Any) -> str:

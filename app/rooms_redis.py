@@ -34,7 +34,47 @@ log = logging.getLogger("descent.rooms")
 PREFIX = "dp:room:"
 ROOMS = "dp:rooms"  # sorted set: code -> last activity (unix time)
 MAX_CONNECTIONS = 64  # per worker
-MAX_HISTORY = 50_000  # messages kept for late joiners (frames are merged ~15 per second)
+MAX_HISTORY = 50_000  # messages kept for late joiners (frames are merged ~15 per second) ...
+# ... and their bytes (the room's max_history_bytes): past either, the older half of the
+# frames is thinned to every other one, in Redis, as a room thins its points. The first frame
+# kept is marked "thinned" for the mirrors that load it. Bytes are counted as pushed, in a key.
+APPEND_HISTORY = """
+local history, counter = KEYS[1], KEYS[2]
+redis.call('RPUSH', history, ARGV[1])
+local total = redis.call('INCRBY', counter, string.len(ARGV[1]))
+if total <= tonumber(ARGV[2]) and redis.call('LLEN', history) <= tonumber(ARGV[3]) then
+  return total
+end
+local all = redis.call('LRANGE', history, 0, -1)
+local frames = {}
+for i = 1, #all do
+  if string.find(all[i], '^[^|]*|[^|]*|{"type":"frame"') then frames[#frames + 1] = i end
+end
+local half = math.floor(#frames / 2)
+if half < 2 then return total end
+local drop = {}
+for k = 2, half, 2 do drop[frames[k]] = true end
+local first = all[frames[1]]
+local at = select(2, string.find(first, '^[^|]*|[^|]*|{"type":"frame"'))
+local mark = ',"thinned":true'
+if string.sub(first, at + 1, at + string.len(mark)) ~= mark then
+  all[frames[1]] = string.sub(first, 1, at) .. mark .. string.sub(first, at + 1)
+end
+local kept = {}
+total = 0
+for i = 1, #all do
+  if not drop[i] then
+    kept[#kept + 1] = all[i]
+    total = total + string.len(all[i])
+  end
+end
+redis.call('DEL', history)
+for i = 1, #kept, 1000 do
+  redis.call('RPUSH', history, unpack(kept, i, math.min(i + 999, #kept)))
+end
+redis.call('SET', counter, total)
+return total
+"""
 GONE = "the room service (Redis) is unavailable; reconnecting will not help until it is back"
 
 
@@ -42,7 +82,8 @@ def _keys(code: str) -> dict[str, str]:
     base = PREFIX + code
     return {"room": base, "history": base + ":history", "seq": base + ":seq",
             "details": base + ":details", "state": base + ":state",
-            "viewers": base + ":viewers", "channel": base + ":live"}
+            "viewers": base + ":viewers", "channel": base + ":live",
+            "history_bytes": base + ":history_bytes"}
 
 
 def _token_hash(token: str) -> str:
@@ -52,8 +93,9 @@ def _token_hash(token: str) -> str:
 class RedisRoomHub(RoomHub):
     """Rooms in Redis, with a local mirror per room on each worker that serves it."""
 
-    def __init__(self, url: str, max_rooms: int, max_viewers: int, idle_seconds: float) -> None:
-        super().__init__(max_rooms, max_viewers, idle_seconds)
+    def __init__(self, url: str, max_rooms: int, max_viewers: int, idle_seconds: float,
+                 **room_limits: int) -> None:
+        super().__init__(max_rooms, max_viewers, idle_seconds, **room_limits)
         # A blocking pool: a class joining at once waits for a connection instead of failing
         # ("Too many connections"); each room's subscription holds one for its lifetime.
         pool = aioredis.BlockingConnectionPool.from_url(
@@ -227,7 +269,7 @@ class RedisRoomHub(RoomHub):
         if code in self.rooms:  # another viewer attached it while we waited
             await pubsub.aclose()
             return self.rooms[code]
-        room = Room(code=code, token_hash=bytes.fromhex(stored_hash))
+        room = Room(code=code, token_hash=bytes.fromhex(stored_hash), **self.room_limits)
         last = 0
         for envelope in history:
             _, seq, text = envelope.split("|", 2)
@@ -304,6 +346,8 @@ class RedisRoomHub(RoomHub):
         """Give each message a sequence number, record it in Redis and publish it, in order
         (after the room's previous publisher, `after`, has finished)."""
         keys = _keys(code)
+        append = self.redis.register_script(APPEND_HISTORY)
+        bounds = (self.room_limits["max_history_bytes"], MAX_HISTORY)
         if after is not None:
             try:
                 await asyncio.wait({after})
@@ -320,15 +364,16 @@ class RedisRoomHub(RoomHub):
                 envelope = f"{self.worker}|{seq}|{text}"
                 async with self.redis.pipeline(transaction=True) as pipe:
                     if kind == "started":
-                        pipe.delete(keys["history"], keys["details"], keys["state"])
+                        pipe.delete(keys["history"], keys["history_bytes"], keys["details"],
+                                    keys["state"])
                     if kind == "detail":
                         pipe.hset(keys["details"], run or "", text)
                     elif kind == "state":
                         pipe.set(keys["state"], text)
                     else:
-                        pipe.rpush(keys["history"], envelope)
-                        pipe.ltrim(keys["history"], 0, MAX_HISTORY - 1)
-                    for key in ("room", "history", "seq", "details", "state"):
+                        await append(keys=[keys["history"], keys["history_bytes"]],
+                                     args=[envelope, *bounds], client=pipe)
+                    for key in ("room", "history", "history_bytes", "seq", "details", "state"):
                         pipe.expire(keys[key], self.ttl)
                     pipe.zadd(ROOMS, {code: time.time()}, xx=True)  # never brings one back
                     pipe.publish(keys["channel"], envelope)

@@ -26,6 +26,8 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "max_iterations_per_run": (1, 10**9),
     "max_points_per_session": (100, 10**8),
     "max_history_mb": (1, 64 * 1024),
+    "max_room_history_mb": (1, 64 * 1024),
+    "max_viewer_backlog_mb": (1, 64 * 1024),
     "max_message_bytes": (1024, 16 * 1024 * 1024),
     "max_messages_per_second": (1, 10_000),
     "max_message_burst": (1, 100_000),
@@ -75,6 +77,11 @@ class Settings:
     # bound comes first; beyond it the older half is thinned to every other point.
     max_points_per_session: int = 40_000
     max_history_mb: int = 16
+    # What a room keeps for its late joiners (each point as its JSON text, in this process and
+    # in Redis), thinned the same way past it; and what may queue up for one viewer beyond the
+    # run so far it was sent, before it is resynchronised.
+    max_room_history_mb: int = 16
+    max_viewer_backlog_mb: int = 8
     # Client messages on a socket: size, and a token bucket (sustained rate, burst).
     max_message_bytes: int = 64 * 1024
     max_messages_per_second: int = 20

@@ -6,7 +6,8 @@
         page.screenshot(path=screenshot_dir / "x.png")
 
 ``start_live_server(env={...})`` starts another server with its own settings
-(e.g. ``{"DESCENT_MAX_SESSIONS": "2"}``) as a context manager yielding its base URL.
+(e.g. ``{"DESCENT_MAX_SESSIONS": "2"}``) as a context manager yielding its base URL
+(a `ServerURL`: a str whose `.pid` is the server's process id).
 """
 
 from __future__ import annotations
@@ -67,20 +68,26 @@ def wait_for_health(base_url: str, proc: subprocess.Popen, log: Path, timeout: f
     pytest.fail(f"the server did not answer /api/health within {timeout} s:\n{log.read_text()}")
 
 
+class ServerURL(str):
+    """A live server's base URL ("http://127.0.0.1:PORT") that knows its process id."""
+
+    pid: int
+
+
 @contextlib.contextmanager
 def start_live_server(
     env: Mapping[str, str] | None = None,
     name: str = "server",
     module: Sequence[str] = ("uvicorn", "app.main:app"),
     base_env: Mapping[str, str] | None = None,
-) -> Iterator[str]:
+) -> Iterator[ServerURL]:
     """Run ``python -m uvicorn app.main:app`` (or another `module` that takes --host, --port
     and --log-level, e.g. ``("app.cli",)``) on a free port; yield its base URL; stop it.
 
     The server's environment is `base_env` (default: this process's) updated with `env`.
     """
     port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = ServerURL(f"http://127.0.0.1:{port}")
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / f"{name}-{port}.log"
     cmd = [sys.executable, "-m", *module]
@@ -92,6 +99,7 @@ def start_live_server(
             stdout=out, stderr=subprocess.STDOUT,
         )
     try:
+        base_url.pid = proc.pid
         wait_for_health(base_url, proc, log)
         yield base_url
     finally:

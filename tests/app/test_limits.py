@@ -65,12 +65,17 @@ def test_every_cap_is_read_from_its_variable():
     assert (s.max_iterations_per_run, s.max_points_per_session, s.max_history_mb) == (130, 500, 2)
     assert (s.max_message_bytes, s.max_messages_per_second, s.max_message_burst) == (2048, 1, 4)
     assert (s.max_headless_iterations, s.max_headless_values) == (150, 1500)
+    rooms = Settings.from_env({"DESCENT_MAX_ROOM_HISTORY_MB": "3",
+                               "DESCENT_MAX_VIEWER_BACKLOG_MB": "5"})
+    assert (rooms.max_room_history_mb, rooms.max_viewer_backlog_mb) == (3, 5)
 
 
 @pytest.mark.parametrize("variable, value", [
     ("DESCENT_MAX_ITERATIONS_PER_RUN", "0"),
     ("DESCENT_MAX_POINTS_PER_SESSION", "10"),
     ("DESCENT_MAX_HISTORY_MB", "lots"),
+    ("DESCENT_MAX_ROOM_HISTORY_MB", "0"),
+    ("DESCENT_MAX_VIEWER_BACKLOG_MB", "1.5"),
     ("DESCENT_MAX_MESSAGE_BYTES", "100"),
     ("DESCENT_MAX_MESSAGES_PER_SECOND", "0"),
     ("DESCENT_MAX_MESSAGE_BURST", "-3"),
