@@ -52,11 +52,13 @@ def configure_logging(level: str) -> None:
 def make_room_hub(settings: Settings) -> RoomHub:
     """Rooms in this process by default; shared between processes over Redis with REDIS_URL."""
     limits = (settings.max_rooms, settings.max_viewers_per_room, settings.room_idle_seconds)
+    in_bytes = {"max_history_bytes": settings.max_room_history_mb * 2**20,
+                "max_backlog_bytes": settings.max_viewer_backlog_mb * 2**20}
     if settings.redis_url:
         from app.rooms_redis import RedisRoomHub
 
-        return RedisRoomHub(settings.redis_url, *limits)
-    return RoomHub(*limits)
+        return RedisRoomHub(settings.redis_url, *limits, **in_bytes)
+    return RoomHub(*limits, **in_bytes)
 
 
 @contextlib.asynccontextmanager

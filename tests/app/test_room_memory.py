@@ -232,3 +232,23 @@ def test_redis_keeps_a_rooms_history_under_the_same_byte_bound(redis_url):  # no
     assert mirror.history_bytes <= ROOM_HISTORY
     iterations = [json.loads(p)["iteration"] for p in mirror.points["SGD"]]
     assert iterations == sorted(iterations) and iterations[-1] == 1300
+
+
+def test_the_room_history_setting_bounds_what_a_late_joiner_gets():
+    """DESCENT_MAX_ROOM_HISTORY_MB=1: a big model's run reaches a late joiner thinned, < 1 MiB."""
+    with start_live_server(env={"DESCENT_MAX_ROOM_HISTORY_MB": "1"}, name="room-1mb") as base:
+        room = create_room(base)
+        teacher = Client(base)
+        present(teacher, room)
+        config = {**BIG_MODEL, "n_samples": 100, "epochs": 2, "speed": 0,
+                  "runs": [{"name": "SGD", "batch_size": 1}]}
+        teacher.send({"type": "start", "config": config})  # 200 points: ~3.4 MB of JSON
+        done, _ = teacher.until("done")
+        late = Viewer(base, room["code"])
+        _, seen = late.until("done")
+        frames = [m for m in seen if m["type"] == "frame"]
+        assert all(m.get("thinned") for m in frames)
+        assert sum(len(encode(m)) for m in frames) < 2**20
+        assert points_by_run(seen)["SGD"][-1]["iteration"] == done["runs"]["SGD"]["iterations"]
+        teacher.close()
+        late.close()
