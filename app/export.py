@@ -411,8 +411,8 @@ class SavedStarted(_Saved):
 
 
 class SavedResidual(_Saved):
-    mean: Num
-    max: Num
+    mean: Num | None  # null when a diverging run's residual share was not a number
+    max: Num | None
 
 
 class SavedSurface(_Saved):

@@ -365,6 +365,8 @@ ROUND_TRIPS = {
                    "runs": [{"name": "M", "batch_size": 5, "update": "momentum"}]},
     "diverging": {"dataset": "linear", "lr": 10, "epochs": 5,
                   "runs": [{"name": "SGD", "batch_size": 1}, {"name": "F", "batch_size": None}]},
+    "nan residuals": {"dataset": "multiblobs", "hidden": [16], "activation": "linear", "lr": 10,
+                      "epochs": 5, "runs": [{"name": "SGD", "batch_size": 1}]},
     "early stop": {"dataset": "moons", "epochs": 50, "target_loss": 0.5, "patience": 2,
                    "runs": [{"name": "B", "batch_size": 10}]},
     # The largest export the default caps allow: 3,000,000 numbers (~60 MB), the widest model.
