@@ -12,22 +12,35 @@ teacher's screen. The JSON export has the shape of `POST /api/runs` plus a forma
 
 from __future__ import annotations
 
+import codecs
 import csv
 import html
 import io
 import json
-import math
-from collections.abc import Mapping
-from typing import Annotated, Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Annotated, Any, Literal
 
+import orjson
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.race import DEFAULT_LIMITS, Race
-from app.schemas import TrainConfig, first_error
+from app.race import DEFAULT_LIMITS, PROJECTED_GRID, SURFACE_GRID, Race, TooManyIterations
+from app.schemas import (
+    MAX_HIDDEN_LAYERS,
+    MAX_LR,
+    MAX_RUNS,
+    MAX_SAMPLES,
+    MAX_WIDTH,
+    Int,
+    TrainConfig,
+    echo,
+    first_error,
+)
 from app.settings import Settings
+from engine.datasets import DATASETS, LIMITS
+from engine.descent import iterations_per_epoch
 
 FORMAT = "descent-playground/1"
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json",
@@ -40,9 +53,7 @@ PLOTS_PX = 620  # height of the surface and loss plots in the report
 TABLE_ROW_PX = 26
 CSV_COLUMNS = ("run", "iteration", "epoch", "batch_size", "samples", "batch_loss", "loss",
                "status", "x", "y")
-_POINT_KEYS = ("iteration", "epoch", "batch_size", "samples", "batch_loss", "loss", "xy",
-               "params", "status")
-_SECTIONS = ("config", "started", "surface", "runs", "done")
+ENCODE_NUMBERS = 50_000  # numbers per orjson call (~2 ms of GIL each)
 
 
 
@@ -56,7 +67,7 @@ class ExportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     config: TrainConfig = Field(default_factory=TrainConfig)
-    iterations: dict[str, Annotated[int, Field(ge=0)]] | None = None
+    iterations: Annotated[dict[str, Int(0, 10**9)], Field(max_length=MAX_RUNS)] | None = None
 
 
 def parse_request(body: Any) -> ExportRequest:
@@ -70,20 +81,44 @@ def parse_request(body: Any) -> ExportRequest:
     names = [run.name for run in request.config.runs]
     unknown = sorted(set(request.iterations or {}) - set(names))
     if unknown:
-        raise ExportError(f"iterations names unknown runs: {', '.join(unknown)}; "
+        shown = ", ".join(name if len(name) <= 40 else name[:37] + "..." for name in unknown)
+        raise ExportError(f"iterations names unknown runs: {shown}; "
                           f"the runs are: {', '.join(names)}")
     return request
 
 
 # -- computing ---------------------------------------------------------------------------------
-def _cuts(race: Race, iterations: Mapping[str, int] | None) -> dict[str, int]:
-    """Per run, the last iteration to compute: the requested cut, at most the whole run."""
+def count_params(sizes: list[int]) -> int:
+    """Weights and biases of an MLP with these layer sizes (as engine.MLP counts them)."""
+    return sum(a * b + b for a, b in zip(sizes, sizes[1:], strict=False))
+
+
+def n_params(config: TrainConfig) -> int:
+    """The model's number of parameters, from the config alone."""
+    spec = DATASETS[config.dataset]
+    n_out = (config.n_classes or 3) if spec.task == "multiclass" else 1
+    return count_params([spec.n_features, *config.hidden, n_out])
+
+
+def plan(config: TrainConfig, iterations: Mapping[str, int] | None = None,
+         limits: Settings = DEFAULT_LIMITS) -> dict[str, int]:
+    """Per run, the last iteration to compute (the requested cut, at most the whole run).
+
+    Arithmetic on the config only (nothing is built, so a refusal costs nothing): raises
+    TooManyIterations or ExportError naming the cap when the work is too much.
+    """
     wanted = iterations or {}
-    return {name: min(wanted.get(name, run.total_iterations), run.total_iterations)
-            for name, run in race.runs.items()}
-
-
-def _check_work(race: Race, cuts: Mapping[str, int], limits: Settings) -> None:
+    cuts = {}
+    for run in config.runs:
+        per_epoch = iterations_per_epoch(config.n_samples, run.batch_size)
+        total = per_epoch * config.epochs
+        if total > limits.max_iterations_per_run:
+            raise TooManyIterations(
+                f"run {run.name!r} would take {total:,} iterations ({config.epochs} epochs x "
+                f"{per_epoch:,} per epoch); this server allows at most "
+                f"{limits.max_iterations_per_run:,} per run (DESCENT_MAX_ITERATIONS_PER_RUN): "
+                "lower epochs or n_samples, or use a bigger batch", limits.max_iterations_per_run)
+        cuts[run.name] = min(wanted.get(run.name, total), total)
     planned = sum(cuts.values())
     if planned > limits.max_headless_iterations:
         raise ExportError(
@@ -92,25 +127,27 @@ def _check_work(race: Race, cuts: Mapping[str, int], limits: Settings) -> None:
             "(DESCENT_MAX_HEADLESS_ITERATIONS): lower epochs or n_samples, use bigger batches, "
             "or cut the runs earlier"
         )
-    values = planned * (race.model.n_params + 8)
+    params = n_params(config)
+    values = planned * (params + 8)
     if values > limits.max_headless_values:
         raise ExportError(
             f"this would hold {values:,} numbers ({planned:,} points x "
-            f"({race.model.n_params} parameters + 8)); at most {limits.max_headless_values:,} "
+            f"({params} parameters + 8)); at most {limits.max_headless_values:,} "
             "(DESCENT_MAX_HEADLESS_VALUES): use a smaller model, fewer iterations, or cut the "
             "runs earlier"
         )
+    return cuts
 
 
 def compute(config: TrainConfig, iterations: Mapping[str, int] | None = None,
             limits: Settings = DEFAULT_LIMITS) -> dict[str, Any]:
     """The comparison as the JSON export, each run cut at `iterations[name]` (default: all).
 
-    `limits` are the server's caps on the work and the size of the result.
+    `limits` are the server's caps on the work and the size of the result, checked before
+    anything is built.
     """
+    cuts = plan(config, iterations, limits)
     race = Race(config, generation=1, limits=limits, keep_all=True)
-    cuts = _cuts(race, iterations)
-    _check_work(race, cuts, limits)
     for name, run in race.runs.items():
         while len(run.points) < cuts[name] and race.advance(run) is not None:
             pass
@@ -131,9 +168,36 @@ def filename(config: TrainConfig, fmt: str) -> str:
     return f"descent-{config.dataset}-seed{config.seed}.{fmt}"
 
 
+def json_chunks(result: Mapping[str, Any]) -> Iterator[bytes]:
+    """Strict, compact JSON (never NaN or Infinity: orjson writes them as null), as the socket
+    sends it, in pieces. A slice of points at a time: one orjson call holds the GIL throughout,
+    and over a whole 60 MB answer it would stall the event loop for ~100 ms."""
+    yield b"{"
+    for i, (key, value) in enumerate(result.items()):
+        yield (b"," if i else b"") + orjson.dumps(key) + b":"
+        if key != "runs":
+            yield orjson.dumps(value)
+            continue
+        yield b"{"
+        for j, (name, points) in enumerate(value.items()):
+            yield (b"," if j else b"") + orjson.dumps(name) + b":["
+            size = len(points[0]["params"]) + 10 if points else 1
+            step = max(1, ENCODE_NUMBERS // size)
+            for k in range(0, len(points), step):
+                yield (b"," if k else b"") + orjson.dumps(points[k:k + step])[1:-1]
+            yield b"]"
+        yield b"}"
+    yield b"}"
+
+
+def json_bytes(result: Mapping[str, Any]) -> bytes:
+    """`json_chunks` joined."""
+    return b"".join(json_chunks(result))
+
+
 def to_json(result: Mapping[str, Any]) -> str:
-    """Strict, compact JSON (never NaN or Infinity), as the socket sends it."""
-    return json.dumps(result, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    """`json_bytes` as text."""
+    return json_bytes(result).decode()
 
 
 def _cell(value: Any) -> Any:
@@ -277,16 +341,136 @@ def to_html(result: Mapping[str, Any]) -> str:
 RENDERERS = {"csv": to_csv, "json": to_json, "html": to_html}
 
 
-def export(fmt: str, request: ExportRequest, limits: Settings = DEFAULT_LIMITS) -> str:
-    """The export in format `fmt` ("csv", "json" or "html")."""
-    return RENDERERS[fmt](compute(request.config, request.iterations, limits))
+def export(fmt: str, request: ExportRequest,
+           limits: Settings = DEFAULT_LIMITS) -> Iterable[bytes]:
+    """The export in format `fmt` ("csv", "json" or "html"), as pieces of UTF-8."""
+    result = compute(request.config, request.iterations, limits)
+    return json_chunks(result) if fmt == "json" else [RENDERERS[fmt](result).encode()]
 
 
 # -- checking a file before the page replays it ------------------------------------------------
-def _number_or_none(value: Any) -> bool:
-    if value is None:
-        return True
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+# Every field the page reads, with its type and size bounded: numbers finite and strict (a
+# string or a boolean is not a number), text where text belongs, lists no longer than the server
+# ever makes them. Parsed and checked by pydantic in one pass (in Rust), in a worker thread.
+MAX_GRID = max(SURFACE_GRID, PROJECTED_GRID)  # points per axis of a surface this server draws
+# The largest model: 2 inputs, 4 hidden layers of 16, 5 classes (949 parameters).
+MAX_PARAMS = count_params([2, *[MAX_WIDTH] * MAX_HIDDEN_LAYERS, LIMITS["n_classes"][1]])
+MAX_POINTS = 1_000_000  # per run; the byte cap on uploads comes first (~100 bytes a point)
+STATUSES = ("running", "completed", "diverged", "target_reached", "early_stopped", "stopped")
+
+Num = Annotated[float, Field(strict=True)]  # finite: the models refuse inf and nan
+Count = Annotated[int, Field(strict=True, ge=0, le=10**9)]
+Text = Annotated[str, Field(max_length=200)]
+RunName = Annotated[str, Field(min_length=1, max_length=40)]
+Pair = Annotated[list[Num | None], Field(min_length=2, max_length=2)]
+Status = Literal[STATUSES]  # type: ignore[valid-type]
+
+
+class _Saved(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class SavedModel(_Saved):
+    layer_sizes: Annotated[list[Count], Field(min_length=2, max_length=MAX_HIDDEN_LAYERS + 2)]
+    n_params: Annotated[int, Field(strict=True, ge=1, le=MAX_PARAMS)]
+    param_names: Annotated[list[Text], Field(max_length=MAX_PARAMS)]
+    activation: Text
+    output: Text
+
+
+class SavedDataset(_Saved):
+    name: Text
+    task: Literal["regression", "binary", "multiclass"]
+    n_samples: Annotated[int, Field(strict=True, ge=1, le=MAX_SAMPLES)]
+    n_features: Annotated[int, Field(strict=True, ge=1, le=2)]
+    n_classes: Annotated[int, Field(strict=True, ge=1, le=LIMITS["n_classes"][1])]
+    X: Annotated[list[Annotated[list[Num], Field(min_length=1, max_length=2)]],
+                 Field(max_length=MAX_SAMPLES)]
+    y: Annotated[list[Num], Field(max_length=MAX_SAMPLES)]
+
+
+class SavedRunInfo(_Saved):
+    name: RunName
+    batch_size: Annotated[int, Field(strict=True, ge=1)] | None
+    effective_batch_size: Count
+    lr: Annotated[float, Field(strict=True, gt=0, le=MAX_LR)]
+    update: Literal["sgd", "momentum", "adam"]
+    color: Annotated[int, Field(strict=True, ge=0, lt=MAX_RUNS)]
+    iterations_per_epoch: Count
+    total_iterations: Count
+
+
+class SavedStarted(_Saved):
+    type: Literal["started"]
+    generation: Count
+    config: TrainConfig
+    model: SavedModel
+    dataset: SavedDataset
+    initial_loss: Num | None
+    runs: Annotated[list[SavedRunInfo], Field(min_length=1, max_length=MAX_RUNS)]
+
+
+class SavedResidual(_Saved):
+    mean: Num | None  # null when a diverging run's residual share was not a number
+    max: Num | None
+
+
+class SavedSurface(_Saved):
+    type: Literal["surface"]
+    generation: Count
+    kind: Literal["exact", "projected"]
+    method: Text
+    x: Annotated[list[Num | None], Field(min_length=2, max_length=MAX_GRID)]
+    y: Annotated[list[Num | None], Field(min_length=2, max_length=MAX_GRID)]
+    z: Annotated[list[Annotated[list[Num | None], Field(max_length=MAX_GRID)]],
+                 Field(max_length=MAX_GRID)]
+    labels: Annotated[list[Text], Field(min_length=2, max_length=2)]
+    start: Pair
+    start_loss: Num | None
+    minimum: Pair | None
+    minimum_loss: Num | None
+    lambda_max: Num | None
+    lr_limit: Num | None
+    residual: SavedResidual | None
+
+
+class SavedPoint(_Saved):
+    iteration: Annotated[int, Field(strict=True, ge=1, le=10**9)]
+    epoch: Count
+    batch_size: Count
+    samples: Annotated[int, Field(strict=True, ge=0, le=10**15)]
+    batch_loss: Num | None
+    loss: Num | None
+    xy: Pair
+    params: Annotated[list[Num | None], Field(max_length=MAX_PARAMS)]
+    status: Status
+    residual: Num | None = None  # projected surfaces only
+
+
+class SavedOutcome(_Saved):
+    status: Status
+    iterations: Count
+    epochs: Count
+    loss: Num | None
+
+
+class SavedDone(_Saved):
+    type: Literal["done"]
+    generation: Count
+    runs: Annotated[dict[RunName, SavedOutcome], Field(max_length=MAX_RUNS)]
+    residual: SavedResidual | None
+
+
+class SavedExport(_Saved):
+    """A JSON export, as `compute` makes it: what "Load a saved run" replays."""
+
+    format: Literal[FORMAT]  # type: ignore[valid-type]
+    config: TrainConfig
+    started: SavedStarted
+    surface: SavedSurface
+    runs: Annotated[dict[RunName, Annotated[list[SavedPoint], Field(max_length=MAX_POINTS)]],
+                    Field(min_length=1, max_length=MAX_RUNS)]
+    done: SavedDone
 
 
 def _expect(condition: bool, message: str) -> None:
@@ -294,103 +478,66 @@ def _expect(condition: bool, message: str) -> None:
         raise ValueError(message)
 
 
-def _check_numbers(values: Any, where: str, length: int | None = None) -> None:
-    _expect(isinstance(values, list), f"{where} must be a list")
-    _expect(length is None or len(values) == length, f"{where} must hold {length} numbers")
-    _expect(all(_number_or_none(v) for v in values), f"{where} must hold numbers or null")
-
-
-def _check_config(data: Mapping[str, Any]) -> TrainConfig:
-    try:
-        return TrainConfig.model_validate(data["config"])
-    except ValidationError as exc:
-        raise ValueError(first_error(exc, "config.")[1]) from None
-
-
-def _check_started(started: Any, names: list[str]) -> int:
-    """The `started` section; returns the model's number of parameters."""
-    _expect(isinstance(started, dict) and started.get("type") == "started",
-            'started must be the "started" message')
-    runs = started.get("runs")
-    _expect(isinstance(runs, list) and [r.get("name") if isinstance(r, dict) else None
-                                        for r in runs] == names,
-            "started.runs must list the config's runs, in order")
-    model = started.get("model")
-    _expect(isinstance(model, dict) and isinstance(model.get("n_params"), int),
-            "started.model.n_params must be an integer")
-    return model["n_params"]
-
-
-def _check_surface(surface: Any) -> None:
-    _expect(isinstance(surface, dict) and surface.get("type") == "surface",
-            'surface must be the "surface" message')
-    _check_numbers(surface.get("x"), "surface.x")
-    _check_numbers(surface.get("y"), "surface.y")
-    z = surface.get("z")
-    _expect(isinstance(z, list) and len(z) == len(surface["y"]),
-            "surface.z must have one row per surface.y value")
-    for i, row in enumerate(z):
-        _check_numbers(row, f"surface.z[{i}]", len(surface["x"]))
-    _check_numbers(surface.get("start"), "surface.start", 2)
-
-
-def _check_point(point: Any, where: str, iteration: int, n_params: int) -> None:
-    _expect(isinstance(point, dict), f"{where} must be an object")
-    missing = [key for key in _POINT_KEYS if key not in point]
-    _expect(not missing, f"{where} lacks {', '.join(missing)}")
-    _expect(point["iteration"] == iteration,
-            f"{where}.iteration must be {iteration} (every iteration, in order)")
-    _expect(_number_or_none(point["loss"]) and _number_or_none(point["batch_loss"]),
-            f"{where}: loss and batch_loss must be numbers or null")
-    _check_numbers(point["xy"], f"{where}.xy", 2)
-    _check_numbers(point["params"], f"{where}.params", n_params)
-    _expect(isinstance(point["status"], str), f"{where}.status must be text")
-
-
-def _check_runs(runs: Any, names: list[str], n_params: int) -> None:
-    _expect(isinstance(runs, dict) and list(runs) == names,
+def _check_together(saved: SavedExport, limits: Settings) -> None:
+    """What no one field says: the sections agree with the config and with each other."""
+    names = [run.name for run in saved.config.runs]
+    _expect([run.name for run in saved.started.runs] == names,
+            f"started.runs must list the config's runs, in order: {', '.join(names)}")
+    _expect(list(saved.runs) == names,
             f"runs must map each run of the config to its points: {', '.join(names)}")
-    for name, points in runs.items():
-        _expect(isinstance(points, list), f"runs[{name!r}] must be a list of points")
+    _expect(sorted(saved.done.runs) == sorted(names), "done.runs must hold every run of the config")
+    surface = saved.surface
+    _expect(len(surface.z) == len(surface.y), "surface.z must have one row per surface.y value")
+    for i, row in enumerate(surface.z):
+        _expect(len(row) == len(surface.x), f"surface.z.{i} must hold {len(surface.x)} numbers, "
+                "one per surface.x value")
+    n_params = saved.started.model.n_params
+    total = sum(len(points) for points in saved.runs.values())
+    _expect(total <= limits.max_headless_iterations,
+            f"the file holds {total:,} points; this server replays at most "
+            f"{limits.max_headless_iterations:,} (DESCENT_MAX_HEADLESS_ITERATIONS)")
+    for name, points in saved.runs.items():
         for i, point in enumerate(points):
-            _check_point(point, f"runs[{name!r}][{i}]", i + 1, n_params)
+            _expect(point.iteration == i + 1,
+                    f"runs.{name}.{i}.iteration must be {i + 1} (every iteration, in order)")
+            _expect(len(point.params) == n_params,
+                    f"runs.{name}.{i}.params must hold {n_params} numbers "
+                    "(started.model.n_params)")
 
 
-def _check_done(done: Any, names: list[str]) -> None:
-    _expect(isinstance(done, dict) and done.get("type") == "done", 'done must be the "done" message')
-    _expect(isinstance(done.get("runs"), dict) and sorted(done["runs"]) == sorted(names),
-            "done.runs must hold every run of the config")
+def _refusal(exc: ValidationError) -> ValueError:
+    """The first problem of a file, in one plain sentence naming the field."""
+    error = exc.errors(include_url=False)[0]
+    if error["type"] == "json_invalid":
+        return ValueError(f"the file is not valid JSON: {error['msg'].removeprefix('Invalid JSON: ')}")
+    if error["type"] == "model_type" and not error["loc"]:
+        return ValueError("an export must be a JSON object")
+    if error["type"] == "literal_error" and error["loc"] == ("format",):
+        return ValueError(f"not a Descent Playground export: format must be {FORMAT!r}, "
+                          f"got {echo(error.get('input'), 40)}")
+    return ValueError(first_error(exc)[1])
 
 
-def load_export(data: Any) -> dict[str, Any]:
-    """`data` if it is a JSON export the page can replay; else ValueError saying what is wrong."""
-    _expect(isinstance(data, dict), "an export must be a JSON object")
-    _expect(data.get("format") == FORMAT,
-            f"not a Descent Playground export: format must be {FORMAT!r}, "
-            f"got {repr(data.get('format'))[:40]}")
-    missing = [key for key in _SECTIONS if key not in data]
-    _expect(not missing, f"the export lacks {', '.join(missing)}")
-    config = _check_config(data)
-    names = [run.name for run in config.runs]
-    n_params = _check_started(data["started"], names)
-    _check_surface(data["surface"])
-    _check_runs(data["runs"], names, n_params)
-    _check_done(data["done"], names)
-    return data
-
-
-def parse_upload(body: bytes) -> dict[str, Any]:
-    """An uploaded file's bytes as a checked export (ValueError if it is not one)."""
+def load_export(data: Any, limits: Settings = DEFAULT_LIMITS) -> SavedExport:
+    """`data` (parsed JSON) as an export the page can replay; else ValueError saying why."""
     try:
-        data = json.loads(body.decode("utf-8-sig"), parse_constant=_reject_constant)
+        saved = SavedExport.model_validate(data)
+    except ValidationError as exc:
+        raise _refusal(exc) from None
+    _check_together(saved, limits)
+    return saved
+
+
+def parse_upload(body: bytes, limits: Settings = DEFAULT_LIMITS) -> SavedExport:
+    """An uploaded file's bytes as a checked export (ValueError if it is not one)."""
+    body = body.removeprefix(codecs.BOM_UTF8)
+    try:
+        body.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError("the file is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"the file is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise ValueError("the file is nested too deeply to be an export") from None
-    return load_export(data)
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"the file holds {name}, which JSON exports never contain")
+    try:
+        saved = SavedExport.model_validate_json(body)
+    except ValidationError as exc:
+        raise _refusal(exc) from None
+    _check_together(saved, limits)
+    return saved

@@ -20,7 +20,7 @@ from app.connections import Connections
 from app.paths import STATIC_DIR, TEMPLATES_DIR
 from app.rooms import RoomHub
 from app.routes import api, classroom, pages, rooms, train, vendor
-from app.security import SecurityHeaders
+from app.security import OriginCheck, SecurityHeaders
 from app.settings import Settings
 
 log = logging.getLogger("descent")
@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rooms = make_room_hub(settings)
 
     errors.install(app)
+    app.add_middleware(OriginCheck, settings=settings)  # innermost: refusals get every header
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(SecurityHeaders)
     if settings.allowed_origins:

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from engine.datasets import DATASETS, LIMITS
 from engine.layers import ACTIVATIONS
@@ -22,6 +31,35 @@ MAX_RUNS = 6
 MAX_HIDDEN_LAYERS = 4
 MAX_WIDTH = 16
 MAX_SEED = 2**32 - 1
+#: Characters of a client's value an error message quotes (its repr), at most.
+ECHO_CHARS = 80
+
+
+def echo(value: Any, limit: int = ECHO_CHARS) -> str:
+    """`value`'s repr for an error message, cut to `limit` characters with an ellipsis."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _not_bool(value: Any) -> Any:
+    # JSON's true/false would pass as 1/0 (bool is an int in Python): never a number here.
+    if isinstance(value, bool):
+        raise PydanticCustomError("bool_not_number", "a boolean is not a number")
+    return value
+
+
+#: Numbers of the config and messages: JSON true/false refused, a link's text still converted.
+NotBool = BeforeValidator(_not_bool)
+
+
+def Int(lo: int, hi: int) -> Any:  # noqa: N802 - a type, spelled like one
+    """An integer in [lo, hi] (a boolean is refused)."""
+    return Annotated[int, NotBool, Field(ge=lo, le=hi)]
+
+
+def Float(**bounds: float) -> Any:  # noqa: N802
+    """A finite number within `bounds` (gt/ge/le of Field; a boolean is refused)."""
+    return Annotated[float, NotBool, Field(**bounds)]
 
 
 class ConfigError(ValueError):
@@ -40,8 +78,8 @@ class RunConfig(_Strict):
     """One contestant: a name and a batch size (null = full batch), optionally its own lr."""
 
     name: Annotated[str, Field(min_length=1, max_length=40)]
-    batch_size: Annotated[int, Field(ge=1, le=100_000)] | None
-    lr: Annotated[float, Field(gt=0, le=MAX_LR)] | None = None
+    batch_size: Int(1, 100_000) | None
+    lr: Float(gt=0, le=MAX_LR) | None = None
     update: Literal["sgd", "momentum", "adam"] = "sgd"
 
     @field_validator("name")
@@ -64,30 +102,28 @@ class TrainConfig(_Strict):
     """A comparison's whole config; every field optional. The defaults: the classic w·x + b demo."""
 
     dataset: str = "linear"
-    n_samples: Annotated[int, Field(ge=1, le=MAX_SAMPLES)] = 100
-    noise: Annotated[float, Field(ge=LIMITS["noise"][0], le=LIMITS["noise"][1])] | None = None
-    n_classes: (
-        Annotated[int, Field(ge=LIMITS["n_classes"][0], le=LIMITS["n_classes"][1])] | None
-    ) = None
-    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
+    n_samples: Int(1, MAX_SAMPLES) = 100
+    noise: Float(ge=LIMITS["noise"][0], le=LIMITS["noise"][1]) | None = None
+    n_classes: Int(*LIMITS["n_classes"]) | None = None
+    seed: Int(0, MAX_SEED) = 0
     hidden: Annotated[
-        list[Annotated[int, Field(ge=1, le=MAX_WIDTH)]], Field(max_length=MAX_HIDDEN_LAYERS)
+        list[Int(1, MAX_WIDTH)], Field(max_length=MAX_HIDDEN_LAYERS)
     ] = []
     activation: str = "tanh"
     loss: str | None = None
-    lr: Annotated[float, Field(gt=0, le=MAX_LR)] = 0.2
-    epochs: Annotated[int, Field(ge=1, le=MAX_EPOCHS)] = 20
-    speed: Annotated[float, Field(ge=0, le=MAX_SPEED)] = 30
+    lr: Float(gt=0, le=MAX_LR) = 0.2
+    epochs: Int(1, MAX_EPOCHS) = 20
+    speed: Float(ge=0, le=MAX_SPEED) = 30
     pacing: Literal["iterations", "samples"] = "iterations"
-    target_loss: Annotated[float, Field(ge=0, le=1e6)] | None = None
-    patience: Annotated[int, Field(ge=1, le=MAX_EPOCHS)] | None = None
+    target_loss: Float(ge=0, le=1e6) | None = None
+    patience: Int(1, MAX_EPOCHS) | None = None
     runs: Annotated[list[RunConfig], Field(min_length=1, max_length=MAX_RUNS)] = list(DEFAULT_RUNS)
 
     @field_validator("dataset")
     @classmethod
     def _known_dataset(cls, name: str) -> str:
         if name not in DATASETS:
-            raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+            raise ValueError(f"unknown dataset {echo(name)}; choose one of: {', '.join(DATASETS)}")
         return name
 
     @field_validator("activation")
@@ -95,7 +131,7 @@ class TrainConfig(_Strict):
     def _known_activation(cls, name: str) -> str:
         if name not in ACTIVATIONS:
             raise ValueError(
-                f"unknown activation {name!r}; choose one of: {', '.join(ACTIVATIONS)}"
+                f"unknown activation {echo(name)}; choose one of: {', '.join(ACTIVATIONS)}"
             )
         return name
 
@@ -106,7 +142,7 @@ class TrainConfig(_Strict):
             self.loss = spec.default_loss
         elif self.loss not in LOSSES:
             raise ConfigError(
-                "loss", f"unknown loss {self.loss!r}; choose one of: {', '.join(LOSSES)}"
+                "loss", f"unknown loss {echo(self.loss)}; choose one of: {', '.join(LOSSES)}"
             )
         elif self.loss not in LOSSES_BY_TASK[spec.task]:
             raise ConfigError(
@@ -142,7 +178,7 @@ class ReprojectMessage(_Strict):
 
 class SpeedMessage(_Strict):
     type: Literal["speed"]
-    value: Annotated[float, Field(ge=0, le=MAX_SPEED)]
+    value: Float(ge=0, le=MAX_SPEED)
 
 
 class InspectMessage(_Strict):
@@ -206,8 +242,7 @@ def describe(error: dict[str, Any], prefix: str = "") -> tuple[str, str, str]:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return echo(value, 40)
 
 
 _RANGES: dict[str, str] = {

@@ -1,4 +1,5 @@
-"""Security headers on every HTTP response (a pure ASGI middleware: WebSockets pass through).
+"""Security headers on every HTTP response, and the Origin check of state-changing requests
+(pure ASGI middlewares: WebSockets pass through; the sockets check their Origin themselves).
 
 The Content-Security-Policy is one the page itself satisfies: scripts only from this origin
 (plotly.js needs 'unsafe-eval'), inline styles allowed (plotly.js sets them), sockets to this
@@ -7,7 +8,12 @@ origin, no framing by other sites.
 
 from __future__ import annotations
 
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.connections import origin_refusal
+from app.settings import Settings
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -49,3 +55,27 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+#: Methods that change nothing: the Origin check lets them through (CORS preflights included).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+class OriginCheck:
+    """The sockets' Origin rule for every state-changing HTTP request (POST, PUT, ...).
+
+    Without it any page a student opens could post to the playground from their browser (a
+    hidden form filling the room cap). A request without Origin (a script) passes.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app, self.settings = app, settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in SAFE_METHODS:
+            refusal = origin_refusal(HTTPConnection(scope), self.settings)
+            if refusal:
+                body = {"detail": refusal, "field": "origin", "code": "forbidden_origin"}
+                await JSONResponse(body, status_code=403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -27,7 +27,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from app.connections import FORBIDDEN, TRY_AGAIN_LATER, client_address, origin_refusal
 from app.race import Race, TooManyIterations
 from app.rooms import Room, RoomError
-from app.schemas import MESSAGES, TrainConfig, first_error
+from app.schemas import MESSAGES, TrainConfig, echo, first_error
 from app.settings import Settings
 from app.wire import encode
 
@@ -105,7 +105,7 @@ def parse(raw: dict[str, Any], max_bytes: int) -> Any:
     kind = data.get("type")
     if not isinstance(kind, str) or kind not in MESSAGES:
         raise ClientError(
-            f"unknown message type {kind!r}; expected one of: {', '.join(MESSAGES)}",
+            f"unknown message type {echo(kind)}; expected one of: {', '.join(MESSAGES)}",
             "unknown_type", "type",
         )
     try:

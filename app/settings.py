@@ -33,6 +33,8 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "max_message_burst": (1, 100_000),
     "max_headless_iterations": (1, 10**9),
     "max_headless_values": (1000, 10**10),
+    "max_headless_concurrent": (1, 64),
+    "max_upload_mb": (1, 1024),
 }
 
 
@@ -90,6 +92,12 @@ class Settings:
     # in the response (points x (parameters + 8)); 3,000,000 is ~60 MB of JSON.
     max_headless_iterations: int = 200_000
     max_headless_values: int = 3_000_000
+    # Headless runs and exports computing at once (in worker threads, so live sessions keep
+    # their frames); as many more wait their turn, and the next is refused with 503.
+    max_headless_concurrent: int = 2
+    # Largest file "Load a saved run" accepts (an export at the default caps is ~60 MB of JSON
+    # at most; one of a whole lesson is a few MB).
+    max_upload_mb: int = 64
     # Use X-Forwarded-* headers (client address, host) only behind a proxy you run.
     trust_proxy_headers: bool = False
     redis_url: str | None = None

@@ -30,11 +30,11 @@ import socket
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
-from app.schemas import RunConfig, TrainConfig, first_error
+from app.schemas import RunConfig, TrainConfig, echo, first_error
 
 #: Longest value read from a link; a whole valid `runs` value stays far below it.
 MAX_VALUE_CHARS = 2000
@@ -142,7 +142,7 @@ def _raw_fields(pairs: list[tuple[str, str]], notices: list[Notice]) -> dict[str
             unknown += 1
             if unknown <= MAX_UNKNOWN_NOTICES:
                 notices.append(_notice(key[:NOTICE_VALUE_CHARS], value,
-                                       f"{key[:40]!r} is not a setting; ignored", "unknown_field"))
+                                       f"{echo(key)} is not a setting; ignored", "unknown_field"))
         elif key in raw:
             notices.append(_notice(key, value, f"{key} is given twice; the first value is used",
                                    "repeated"))
@@ -180,7 +180,7 @@ def _parse_run(index: int, text: str, notices: list[Notice]) -> dict[str, Any] |
     prefix = f"runs.{index}."
     name, *rest = text.split(":")
     if not rest:
-        notices.append(_notice("runs", text, f"runs.{index}: {text!r} is not NAME:BATCH "
+        notices.append(_notice("runs", text, f"runs.{index}: {echo(text)} is not NAME:BATCH "
                                "(BATCH an integer or full)"))
         return None
     values: dict[str, Any] = {"name": unquote(name)}
@@ -189,7 +189,7 @@ def _parse_run(index: int, text: str, notices: list[Notice]) -> dict[str, Any] |
     for option in rest[1:]:
         key, sep, value = option.partition("=")
         if not sep or key not in _RUN_OPTIONS:
-            notices.append(_notice("runs", text, f"runs.{index}: unknown run option {option!r}; "
+            notices.append(_notice("runs", text, f"runs.{index}: unknown run option {echo(option)}; "
                                    f"use {' or '.join(o + '=...' for o in _RUN_OPTIONS)}"))
             continue
         if key in values:
@@ -338,19 +338,54 @@ def _netloc(host: str, port: int | None) -> str:
     return host if port is None else f"{host}:{port}"
 
 
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _own_name(host: str, settings: Any, lan: str | None) -> bool:
+    """True when `host`, a Host header's name, is one of this server's own.
+
+    An IP address counts: a browser sent it because it connected to that address (a name can
+    be an attacker's, pointed at this server by DNS rebinding). Names: loopback ones, the
+    configured host, the machine's name, DESCENT_ALLOWED_ORIGINS' hosts, and any name a
+    trusted proxy passes on (DESCENT_TRUST_PROXY_HEADERS).
+    """
+    host = host.lower()
+    if not host or _is_loopback(host) or _is_ip(host) or settings.trust_proxy_headers:
+        return True
+    names = {settings.host.lower(), socket.gethostname().lower(), (lan or "").lower()}
+    names |= {(urlsplit(origin).hostname or "").lower() for origin in settings.allowed_origins}
+    return host in names
+
+
 def reachable_base_url(
     request: Any, settings: Any, find_lan: Callable[[], str | None] = lan_address
 ) -> str:
     """The request's base URL (no trailing "/"), with a loopback host swapped for the LAN address
-    when the server listens on the network, so links and QR codes work on students' devices."""
+    when the server listens on the network, so links and QR codes work on students' devices.
+
+    A Host header that names none of this server's own names (`_own_name`) is not copied: the
+    address the connection reached (the scope's `server`) stands in for it.
+    """
     base = request.base_url
-    host, path = base.hostname or "", base.path.rstrip("/")
-    if _is_loopback(host) and _listens_on_network(settings.host):
-        wildcard = settings.host in ("0.0.0.0", "::")
-        lan = find_lan() if wildcard else settings.host
-        if lan:
-            host = lan
-    return f"{base.scheme}://{_netloc(host, base.port)}{path}"
+    host, port, path = base.hostname or "", base.port, base.path.rstrip("/")
+    lan = None
+    if _listens_on_network(settings.host):
+        lan = find_lan() if settings.host in ("0.0.0.0", "::") else settings.host
+    if not _own_name(host, settings, lan):
+        server = request.scope.get("server") or (settings.host, settings.port)
+        host, port = str(server[0]), server[1]
+        if host in ("0.0.0.0", "::") or port is None:  # a Unix socket, or no address known
+            host, port = "127.0.0.1", settings.port
+        if port == {"http": 80, "https": 443}.get(base.scheme):
+            port = None
+    if _is_loopback(host) and lan:
+        host = lan
+    return f"{base.scheme}://{_netloc(host, port)}{path}"
 
 
 def share_url(base_url: str, config: TrainConfig, options: PageOptions | None = None) -> str:

@@ -7,13 +7,13 @@ import math
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-import anyio
 import segno
 from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from app import export
+from app.heavy import accepts_gzip, heavy_response, heavy_work
 from app.schemas import TrainConfig, first_error
 from app.share import (
     Notice,
@@ -33,8 +33,6 @@ MAX_QR_CHARS = 2000
 #: Smallest side, in px, of the QR code's SVG before the page scales it.
 QR_MIN_PIXELS = 600
 QR_BORDER = 2
-#: Largest uploaded export `POST /api/export/check` reads (an export holds at most ~60 MB).
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
 
 class LinkRequest(BaseModel):
@@ -130,10 +128,12 @@ def qr(data: str = "") -> Response:
                     headers={"Cache-Control": "public, max-age=86400"})
 
 
-async def _read_capped(request: Request, limit: int) -> bytes:
-    """The request body, or 413 once it exceeds `limit` bytes."""
-    too_big = HTTPException(status_code=413, detail=f"the file is larger than "
-                            f"{limit // (1024 * 1024)} MB; an export is never that big")
+async def _read_capped(request: Request, limit_mb: int) -> bytes:
+    """The request body, or 413 as soon as it is known to exceed `limit_mb` MB (from its
+    Content-Length, before reading any of it, or while it streams in)."""
+    limit = limit_mb * 1024 * 1024
+    too_big = HTTPException(status_code=413, detail=f"the file is larger than {limit_mb} MB, "
+                            "the most this server accepts (DESCENT_MAX_UPLOAD_MB)")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_big
@@ -149,9 +149,10 @@ async def _read_capped(request: Request, limit: int) -> bytes:
 @router.post("/export/check")
 async def check_export(request: Request) -> dict[str, bool]:
     """Whether an uploaded file is a JSON export the page can replay (422 says what is wrong)."""
-    body = await _read_capped(request, MAX_UPLOAD_BYTES)
+    settings = request.app.state.settings
+    body = await _read_capped(request, settings.max_upload_mb)
     try:
-        await anyio.to_thread.run_sync(export.parse_upload, body)
+        await heavy_work(request).run(export.parse_upload, body, settings)
     except ValueError as exc:
         raise _unprocessable(str(exc)) from None
     return {"ok": True}
@@ -166,12 +167,20 @@ async def export_run(fmt: Literal["csv", "json", "html"], request: Request,
     if fmt not in export.FORMATS:
         raise HTTPException(status_code=404,
                             detail=f"unknown export format {fmt[:20]!r}; use csv, json or html")
+    settings = request.app.state.settings
+    gzip = accepts_gzip(request)
     try:
         parsed = export.parse_request(body)
-        text = await anyio.to_thread.run_sync(export.export, fmt, parsed,
-                                              request.app.state.settings)
+        export.plan(parsed.config, parsed.iterations, settings)  # refused before any work
     except ValueError as exc:
         raise _unprocessable(str(exc)) from None
     name = export.filename(parsed.config, fmt)
-    return Response(text.encode("utf-8"), media_type=export.FORMATS[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    def answer() -> Response:
+        return heavy_response(export.export(fmt, parsed, settings), export.FORMATS[fmt], gzip,
+                              {"Content-Disposition": f'attachment; filename="{name}"'})
+
+    try:
+        return await heavy_work(request).run(answer)
+    except ValueError as exc:
+        raise _unprocessable(str(exc)) from None

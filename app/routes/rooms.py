@@ -11,6 +11,7 @@ from app.connections import FORBIDDEN, origin_refusal
 from app.rooms import RoomError, Viewer, normalise_code
 from app.routes.vendor import PLOTLY_URL, PLOTLY_VERSION
 from app.session import TOO_MANY_MESSAGES, RateLimit
+from app.share import reachable_base_url
 
 router = APIRouter()
 
@@ -30,16 +31,9 @@ async def create_room(request: Request) -> dict[str, str]:
     except RoomError as exc:
         raise HTTPException(status_code=429 if exc.code == "too_many_rooms" else 503,
                             detail=str(exc)) from None
-    base = _base_url(request)
+    # The configured or detected address, never a Host header this server does not answer to.
+    base = reachable_base_url(request, request.app.state.settings)
     return {"code": code, "token": token, "viewer_url": f"{base}/room/{code}"}
-
-
-def _base_url(request: Request) -> str:
-    try:
-        from app.share import reachable_base_url
-    except ImportError:  # pragma: no cover - before the share module exists
-        return str(request.base_url).rstrip("/")
-    return reachable_base_url(request, request.app.state.settings).rstrip("/")
 
 
 @router.get("/room/{code}", response_class=HTMLResponse, include_in_schema=False)

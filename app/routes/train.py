@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import anyio
 from fastapi import APIRouter, HTTPException, Request, WebSocket
+from fastapi.responses import Response
 
-from app.export import compute
+from app.export import compute, json_chunks, plan
+from app.heavy import accepts_gzip, heavy_response, heavy_work
 from app.schemas import TrainConfig
 from app.session import serve_session
 
@@ -19,14 +18,26 @@ async def train_socket(websocket: WebSocket) -> None:
     await serve_session(websocket)
 
 
-@router.post("/api/runs")
-async def headless_runs(config: TrainConfig, request: Request) -> Any:
+@router.post("/api/runs", response_class=Response, responses={200: {
+    "content": {"application/json": {}},
+    "description": "config, started, surface, every run's points and done, as the JSON export"}})
+async def headless_runs(config: TrainConfig, request: Request) -> Response:
     """The whole comparison, computed at once: config, surface and every run's points.
 
     The same document as the JSON export (the page can load it back), within the same caps on
-    iterations and on numbers held (DESCENT_MAX_HEADLESS_ITERATIONS, _VALUES).
+    iterations and on numbers held (DESCENT_MAX_HEADLESS_ITERATIONS, _VALUES), checked before
+    any work; computed and encoded in a worker thread, a few at once
+    (DESCENT_MAX_HEADLESS_CONCURRENT).
     """
+    settings = request.app.state.settings
+    gzip = accepts_gzip(request)
+
+    def answer() -> Response:
+        return heavy_response(json_chunks(compute(config, None, settings)), "application/json",
+                              gzip)
+
     try:
-        return await anyio.to_thread.run_sync(compute, config, None, request.app.state.settings)
+        plan(config, None, settings)
+        return await heavy_work(request).run(answer)
     except ValueError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None

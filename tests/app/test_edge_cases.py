@@ -238,3 +238,51 @@ def test_the_largest_target_loss_stops_every_run_at_once(client):
     result = race(client, {"target_loss": 1e6, "epochs": 5, "speed": 0})
     assert set(statuses(result).values()) == {"target_reached"}
     assert all(len(pts) == 1 for pts in result["points"].values())
+
+
+# -- strict JSON from the headless run and the exports of a diverging config -----------------------
+def _strict(text: str):
+    """`text` parsed as strict JSON: NaN, Infinity and -Infinity raise."""
+    def refuse(name: str):
+        raise ValueError(f"{name} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+# Its weights overflow: the projected points' residual shares come out NaN before encoding
+# (the JSON export then failed with a 422 from json.dumps(allow_nan=False)).
+DIVERGING = {"dataset": "multiblobs", "hidden": [16], "activation": "linear", "lr": 10,
+             "epochs": 5, "runs": [{"name": "SGD", "batch_size": 1},
+                                   {"name": "Adam", "batch_size": 4, "update": "adam"}]}
+
+
+def test_a_diverging_config_gives_strict_json_everywhere(live_server):
+    """POST /api/runs, and the JSON, CSV and HTML exports: no NaN or Infinity anywhere, though
+    the runs blow up (the engine's losses and weights pass through inf and nan)."""
+    runs = httpx.post(live_server + "/api/runs", json=DIVERGING, timeout=120)
+    assert runs.status_code == 200
+    result = _strict(runs.text)
+    assert "diverged" in {r["status"] for r in result["done"]["runs"].values()}
+    assert None in [p["residual"] for p in result["runs"]["SGD"]]  # what was NaN
+    exported = httpx.post(live_server + "/api/export/json", json={"config": DIVERGING},
+                          timeout=120)
+    assert exported.status_code == 200, exported.text[:300]
+    assert _strict(exported.text) == result
+    check = httpx.post(live_server + "/api/export/check", content=exported.content, timeout=120)
+    assert check.json() == {"ok": True}, check.text
+    rows = httpx.post(live_server + "/api/export/csv", json={"config": DIVERGING}, timeout=120)
+    for row in rows.text.removeprefix("\ufeff").splitlines()[1:]:
+        for cell in row.split(",")[1:]:
+            if cell and cell[0] in "-0123456789nNiI":
+                assert math.isfinite(float(cell)), row
+    report = httpx.post(live_server + "/api/export/html", json={"config": DIVERGING},
+                        timeout=120).text
+    # The figure is Plotly.newPlot("id", data, layout, config): each argument strict JSON.
+    at = report.index("Plotly.newPlot(") + len("Plotly.newPlot(")
+    decoder = json.JSONDecoder(parse_constant=lambda name: _strict(name))
+    args = []
+    for _ in range(4):
+        while report[at] in " \n\t,":
+            at += 1
+        value, at = decoder.raw_decode(report, at)
+        args.append(value)
+    assert [trace["type"] for trace in args[1]][:2] == ["contour", "scatter"]

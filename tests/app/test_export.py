@@ -15,9 +15,10 @@ from websockets.sync.client import connect
 from app.export import FORMAT, RUN_COLORS, load_export
 from app.main import create_app
 from app.race import Race
-from app.routes.classroom import MAX_UPLOAD_BYTES
 from app.schemas import TrainConfig
 from app.settings import Settings
+
+MAX_UPLOAD_BYTES = Settings().max_upload_mb * 1024 * 1024
 
 SMALL = {"dataset": "linear", "n_samples": 40, "epochs": 3, "seed": 5,
          "runs": [{"name": "SGD", "batch_size": 1}, {"name": "미니 배치", "batch_size": 8},
@@ -59,8 +60,14 @@ def test_json_export_is_the_headless_run(http, config):
 
 def test_json_export_passes_load_export(http):
     data = export(http, "json", PROJECTED, {"SGD": 9}).json()
-    assert load_export(data) is data
+    assert load_export(data).model_dump(exclude_none=True) == strip_none(data)
     assert http.post("/api/export/check", content=json.dumps(data)).json() == {"ok": True}
+
+
+def strip_none(value):
+    if isinstance(value, dict):
+        return {k: strip_none(v) for k, v in value.items() if v is not None}
+    return [strip_none(v) for v in value] if isinstance(value, list) else value
 
 
 def test_json_export_is_what_the_live_socket_sent(http, live_server):
@@ -214,21 +221,24 @@ def _drop_point(d):
 
 @pytest.mark.parametrize("change, words", [
     (lambda d: d.update(format="other/1"), "format must be 'descent-playground/1'"),
-    (lambda d: d.pop("format"), "format must be"),
-    (lambda d: d.pop("surface"), "lacks surface"),
+    (lambda d: d.pop("format"), "format: Field required"),
+    (lambda d: d.pop("surface"), "surface: Field required"),
     (lambda d: d["config"].update(lr=99), "config.lr must be"),
     (lambda d: d["config"].update(colour=1), "config.colour is not a known field"),
-    (lambda d: d["started"].update(type="frame"), "started must be"),
+    (lambda d: d["started"].update(type="frame"), "started.type: Input should be 'started'"),
     (lambda d: d["started"]["runs"].reverse(), "started.runs"),
     (lambda d: d["surface"]["z"].pop(), "surface.z"),
-    (lambda d: d["surface"]["z"][0].append(1.0), "surface.z[0]"),
+    (lambda d: d["surface"]["z"][0].pop(), "surface.z.0 must hold 51 numbers"),
+    (lambda d: d["surface"]["z"][0].append(1.0), "surface.z.0: List should have at most 51"),
     (lambda d: d["surface"]["x"].__setitem__(0, "a"), "surface.x"),
     (lambda d: d["runs"].pop("SGD"), "runs must map each run"),
-    (_drop_point, "runs['SGD'][2].iteration must be 3"),
-    (lambda d: d["runs"]["SGD"][0].pop("xy"), "runs['SGD'][0] lacks xy"),
-    (lambda d: d["runs"]["SGD"][0].update(xy=[1.0]), "runs['SGD'][0].xy must hold 2"),
-    (lambda d: d["runs"]["SGD"][0].update(params=[1.0, "b"]), "runs['SGD'][0].params"),
-    (lambda d: d["runs"]["SGD"][0].update(loss="low"), "loss and batch_loss"),
+    (_drop_point, "runs.SGD.2.iteration must be 3"),
+    (lambda d: d["runs"]["SGD"][0].pop("xy"), "runs.SGD.0.xy: Field required"),
+    (lambda d: d["runs"]["SGD"][0].update(xy=[1.0]), "runs.SGD.0.xy: List should have at least 2"),
+    (lambda d: d["runs"]["SGD"][0].update(params=[1.0, "b"]), "runs.SGD.0.params.1: Input should "
+                                                               "be a valid number, got 'b'"),
+    (lambda d: d["runs"]["SGD"][0].update(loss="low"), "runs.SGD.0.loss: Input should be a valid "
+                                                       "number, got 'low'"),
     (lambda d: d["runs"]["SGD"][1].update(params=[1.0, 2.0, 3.0]), "must hold 2 numbers"),
     (lambda d: d["done"].update(runs={}), "done.runs"),
 ])
@@ -245,7 +255,8 @@ def test_load_export_names_what_is_wrong(http, good, change, words):
 @pytest.mark.parametrize("content, words", [
     (b"not json", "not valid JSON"),
     (b"[1, 2]", "must be a JSON object"),
-    (b'{"format": NaN}', "NaN"),
+    (b'{"format": NaN}', "format must be"),
+    (b'{"format": "descent-playground/1", "config": {"lr": NaN}}', "config.lr"),
     (b"\xff\xfe", "not UTF-8"),
 ])
 def test_check_refuses_files_that_are_not_exports(http, content, words):
@@ -270,3 +281,109 @@ def test_check_refuses_a_too_big_upload_sent_in_chunks(http):
     body = (chunk for _ in range(MAX_UPLOAD_BYTES // len(chunk) + 1))
     r = http.post("/api/export/check", content=body)  # no Content-Length: chunked
     assert r.status_code == 413
+
+
+# --- what "Load a saved run" accepts ------------------------------------------------------------
+
+SENTINEL = 12345.678  # put where a test wants a number written as raw JSON text
+
+
+def with_raw(data: dict, change, raw: str) -> bytes:
+    """`data` changed by `change` (which writes SENTINEL somewhere), SENTINEL spelled `raw`."""
+    text = json.dumps(broken(data, change))
+    assert text.count(str(SENTINEL)) == 1
+    return text.replace(str(SENTINEL), raw).encode()
+
+
+@pytest.mark.parametrize("where, change", [
+    ("done.runs.SGD.loss", lambda d: d["done"]["runs"]["SGD"].update(loss=SENTINEL)),
+    ("surface.lambda_max", lambda d: d["surface"].update(lambda_max=SENTINEL)),
+    ("started.initial_loss", lambda d: d["started"].update(initial_loss=SENTINEL)),
+    ("started.dataset.X.0.0", lambda d: d["started"]["dataset"]["X"][0].__setitem__(0, SENTINEL)),
+    ("runs.SGD.1.residual", lambda d: d["runs"]["SGD"][1].update(residual=SENTINEL)),
+])
+def test_a_number_past_what_a_double_holds_is_refused_naming_the_field(http, good, where, change):
+    """1e400 parses as infinity: once it passed wherever the check did not look."""
+    r = http.post("/api/export/check", content=with_raw(good, change, "1e400"))
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"].startswith(where + ": Input should be a finite number")
+
+
+@pytest.mark.parametrize("where, change", [
+    ("started.dataset.X.0.0", lambda d: d["started"]["dataset"]["X"][0].__setitem__(0, "0.5")),
+    ("started.dataset.y.3", lambda d: d["started"]["dataset"]["y"].__setitem__(3, "1")),
+    ("surface.minimum_loss", lambda d: d["surface"].update(minimum_loss="0.1")),
+    ("done.runs.SGD.iterations", lambda d: d["done"]["runs"]["SGD"].update(iterations="5")),
+    ("runs.SGD.0.epoch", lambda d: d["runs"]["SGD"][0].update(epoch=True)),
+    ("started.model.n_params", lambda d: d["started"]["model"].update(n_params=2.0)),
+    ("surface.labels.0", lambda d: d["surface"]["labels"].__setitem__(0, 7)),
+    ("config.epochs", lambda d: d["config"].update(epochs=True)),
+])
+def test_a_value_of_the_wrong_kind_is_refused_naming_the_field(http, good, where, change):
+    r = http.post("/api/export/check", content=json.dumps(broken(good, change)))
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"].startswith(where), r.json()["detail"]
+
+
+def test_a_file_without_the_dataset_is_refused(http, good):
+    r = http.post("/api/export/check",
+                  content=json.dumps(broken(good, lambda d: d["started"].pop("dataset"))))
+    assert r.status_code == 422
+    assert r.json()["detail"] == "started.dataset: Field required"
+
+
+def test_a_surface_bigger_than_the_server_draws_is_refused(http, good):
+    """3,500 x 3,500 (24 MB of zeros, under the byte cap): the page would hang drawing it."""
+    row = "[" + ",".join(["0"] * 3500) + "]"
+    huge = f'"x":{row},"y":{row},"z":[{",".join([row] * 3500)}]'
+    text = json.dumps(good)
+    start = text.index('"x": ', text.index('"surface": {'))
+    end = text.index(', "labels"', start)
+    content = (text[:start] + huge + text[end:]).encode()
+    assert 20e6 < len(content) < MAX_UPLOAD_BYTES
+    r = http.post("/api/export/check", content=content)
+    assert r.status_code == 422
+    assert r.json()["detail"] == ("surface.x: List should have at most 51 items after "
+                                  "validation, not 3500")
+
+
+def test_an_upload_past_its_cap_is_refused_naming_the_setting():
+    with TestClient(create_app(Settings(max_upload_mb=1))) as client:
+        r = client.post("/api/export/check", content=b" " * (1024 * 1024 + 1))
+        assert r.status_code == 413
+        assert "1 MB" in r.json()["detail"] and "DESCENT_MAX_UPLOAD_MB" in r.json()["detail"]
+        chunks = (b" " * 65536 for _ in range(17))  # chunked: no Content-Length to go by
+        assert client.post("/api/export/check", content=chunks).status_code == 413
+
+
+ROUND_TRIPS = {
+    "exact": SMALL,
+    "projected": PROJECTED,
+    "multiclass": {"dataset": "multiblobs", "n_classes": 5, "hidden": [6], "epochs": 2,
+                   "n_samples": 60, "runs": [{"name": "SGD", "batch_size": 1, "update": "adam"}]},
+    "regression": {"dataset": "sine", "hidden": [8, 8], "epochs": 3, "n_samples": 50,
+                   "runs": [{"name": "M", "batch_size": 5, "update": "momentum"}]},
+    "diverging": {"dataset": "linear", "lr": 10, "epochs": 5,
+                  "runs": [{"name": "SGD", "batch_size": 1}, {"name": "F", "batch_size": None}]},
+    "nan residuals": {"dataset": "multiblobs", "hidden": [16], "activation": "linear", "lr": 10,
+                      "epochs": 5, "runs": [{"name": "SGD", "batch_size": 1}]},
+    "early stop": {"dataset": "moons", "epochs": 50, "target_loss": 0.5, "patience": 2,
+                   "runs": [{"name": "B", "batch_size": 10}]},
+    # The largest export the default caps allow: 3,000,000 numbers (~60 MB), the widest model.
+    "at the caps": {"dataset": "multiblobs", "n_classes": 5, "n_samples": 100,
+                    "hidden": [16, 16, 16, 16], "epochs": 31,
+                    "runs": [{"name": "SGD", "batch_size": 1}]},
+}
+
+
+@pytest.mark.parametrize("config", ROUND_TRIPS.values(), ids=ROUND_TRIPS.keys())
+def test_every_export_loads_back(http, config):
+    """Export -> Load: whatever the app saves, the page may replay."""
+    r = export(http, "json", config)
+    assert r.status_code == 200, r.text
+    content = r.content
+    assert len(content) < MAX_UPLOAD_BYTES
+    check = http.post("/api/export/check", content=content)
+    assert check.json() == {"ok": True}, check.text
+    cut = export(http, "json", config, {config["runs"][0]["name"]: 1})
+    assert http.post("/api/export/check", content=cut.content).json() == {"ok": True}

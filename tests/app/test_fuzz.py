@@ -301,3 +301,68 @@ def test_error_bodies_match_the_documented_schema(make_case):
 ], ids=["export-check-422", "export-fmt-404", "qr-svg-content-type"])
 def test_every_answer_is_documented(make_case):
     _documented(make_case())
+
+
+# -- booleans are not numbers; a client's value is quoted short ------------------------------------
+BOOL_FIELDS = [("epochs", "an integer in [1, 1000]"), ("n_samples", "an integer in [1, 5000]"),
+               ("lr", "a number in (0, 10]"), ("seed", "an integer in [0, 4294967295]"),
+               ("noise", "a number in [0.0, 2.0]"),
+               ("speed", "a number in [0, 10000] (iterations per second; 0 = as fast as possible)"),
+               ("target_loss", "a number in [0, 1000000] or null"),
+               ("patience", "an integer in [1, 1000] or null")]
+
+
+@pytest.mark.parametrize("field, expected", BOOL_FIELDS)
+@pytest.mark.parametrize("value", [True, False])
+def test_a_boolean_is_not_a_number_over_http(live_server, field, expected, value):
+    r = httpx.post(live_server + "/api/runs", json={field: value}, timeout=60)
+    assert r.status_code == 422, r.text[:200]
+    assert r.json()["detail"] == f"{field} must be {expected}, got {value}"
+    assert r.json()["field"] == field
+
+
+@pytest.mark.parametrize("config, field", [
+    ({"epochs": True}, "config.epochs"),
+    ({"hidden": [4, True]}, "config.hidden.1"),
+    ({"runs": [{"name": "a", "batch_size": True}]}, "config.runs.0.batch_size"),
+    ({"runs": [{"name": "a", "batch_size": 1, "lr": True}]}, "config.runs.0.lr"),
+    ({"dataset": "blobs", "n_classes": True}, "config.n_classes"),
+])
+def test_a_boolean_is_not_a_number_on_the_socket(live_server, config, field):
+    client = Client(live_server)
+    try:
+        client.send({"type": "start", "config": config})
+        err = client.recv(timeout=30)
+        assert_error(err)
+        assert err["field"] == field and "got True" in err["message"], err
+        client.send({"type": "speed", "value": True})
+        err = client.recv(timeout=30)
+        assert err["field"] == "value" and err["code"] == "bad_type", err
+    finally:
+        client.close()
+
+
+LONG = "x" * 60_000
+
+
+@pytest.mark.parametrize("message", [
+    {"type": LONG},
+    {"type": "start", "config": {"dataset": LONG}},
+    {"type": "start", "config": {"activation": LONG}},
+    {"type": "start", "config": {"loss": LONG}},
+    {"type": "speed", "value": LONG},
+])
+def test_errors_quote_at_most_80_characters_of_a_value(live_server, message):
+    """A 60 KB `type` came back whole in the error: now cut, with an ellipsis."""
+    client = Client(live_server)
+    try:
+        client.send(message)
+        err = client.recv(timeout=30)
+        assert_error(err)
+        assert len(err["message"]) < 400 and "x" * 81 not in err["message"], err["message"][:500]
+        assert "..." in err["message"]
+    finally:
+        client.close()
+    if "config" in message:
+        r = httpx.post(live_server + "/api/runs", json=message["config"], timeout=60)
+        assert r.status_code == 422 and "x" * 81 not in r.text and len(r.text) < 600, r.text[:500]

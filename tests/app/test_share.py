@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import subprocess
 import sys
 import time
@@ -411,9 +412,10 @@ def test_qr_code_refuses_text_too_big_for_one_code(http):
 
 # --- a reachable address ----------------------------------------------------------------------
 
-def fake_request(url: str) -> SimpleNamespace:
-    """A request as reachable_base_url sees it: only its base URL matters."""
-    return SimpleNamespace(base_url=URL(url))
+def fake_request(url: str, server: tuple[str, int] = ("127.0.0.1", 8000)) -> SimpleNamespace:
+    """A request as reachable_base_url sees it: its base URL (from the Host header) and the
+    address its connection reached (the scope's `server`)."""
+    return SimpleNamespace(base_url=URL(url), scope={"server": server})
 
 
 LAN = "192.168.1.20"
@@ -429,12 +431,34 @@ LAN = "192.168.1.20"
     ("http://localhost:8000/", "::1", "http://localhost:8000"),
     ("http://127.0.0.1:8000/", "localhost", "http://127.0.0.1:8000"),
     ("http://192.168.1.7:8000/", "0.0.0.0", "http://192.168.1.7:8000"),
-    ("https://playground.school.example/", "0.0.0.0", "https://playground.school.example"),
     ("http://localhost:8000/sub/", "0.0.0.0", f"http://{LAN}:8000/sub"),
+    # A name that is not this server's own (DNS rebinding, a forged Host) is never copied:
+    # the address the connection reached stands in, swapped for the LAN address as above.
+    ("http://evil.example:8000/", "0.0.0.0", f"http://{LAN}:8000"),
+    ("http://evil.example/", "127.0.0.1", "http://127.0.0.1:8000"),
+    ("https://playground.school.example/", "0.0.0.0", f"https://{LAN}:8000"),
 ])
 def test_reachable_base_url(request_url, bind, expected):
     settings = Settings(host=bind)
     assert reachable_base_url(fake_request(request_url), settings, lambda: LAN) == expected
+
+
+@pytest.mark.parametrize("settings", [
+    Settings(host="0.0.0.0", trust_proxy_headers=True),  # the proxy passes its public name on
+    Settings(host="0.0.0.0", allowed_origins=("https://playground.school.example",)),
+    Settings(host="playground.school.example"),
+])
+def test_reachable_base_url_keeps_a_name_the_server_was_told(settings):
+    got = reachable_base_url(fake_request("https://playground.school.example/"), settings,
+                             lambda: LAN)
+    assert got == "https://playground.school.example"
+
+
+def test_reachable_base_url_keeps_the_machines_own_name():
+    name = socket.gethostname()
+    got = reachable_base_url(fake_request(f"http://{name}:8000/"), Settings(host="0.0.0.0"),
+                             lambda: LAN)
+    assert got == f"http://{name.lower()}:8000"
 
 
 def test_reachable_base_url_without_a_lan_keeps_the_request_host():
