@@ -6,14 +6,12 @@ import asyncio
 import contextlib
 import json
 import shutil
-import socket
-import subprocess
 import sys
 import time
 
 import pytest
 import redis
-from conftest import ARTIFACTS, REPO, free_port, start_live_server
+from conftest import ARTIFACTS, REPO, free_port, start_live_server, start_redis
 from test_rooms import (
     Viewer,
     assert_room_cap_holds,
@@ -30,24 +28,6 @@ from websockets.exceptions import ConnectionClosed
 from app.rooms import RoomError
 from app.rooms import Viewer as RoomViewer
 from app.rooms_redis import RedisRoomHub, _keys
-
-REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def start_redis(port: int, log) -> subprocess.Popen:
-    """A real redis-server on a loopback port, no persistence, once it accepts connections."""
-    proc = subprocess.Popen(
-        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    return proc
 
 
 @pytest.fixture
