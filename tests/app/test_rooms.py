@@ -152,6 +152,23 @@ def test_end_presentation_closes_the_room_for_viewers(live_server):
     teacher.close()
 
 
+def test_a_presenter_is_told_when_another_page_ends_its_room(live_server):
+    room = create_room(live_server)
+    first, second = Client(live_server), Client(live_server)
+    present(first, room)
+    present(second, room)
+    second.send({"type": "end_presentation"})
+    second.until("presentation_ended")
+    lost, _ = first.until("room_lost")
+    assert lost == {"type": "room_lost", "room": room["code"], "code": "room_ended",
+                    "reason": "the presenter ended the presentation"}
+    first.send({"type": "end_presentation"})  # no longer presenting
+    err, _ = first.until("error")
+    assert err["code"] == "not_presenting"
+    first.close()
+    second.close()
+
+
 def test_teacher_gets_the_room_back_after_a_reload(live_server):
     room = create_room(live_server)
     first = Client(live_server)
