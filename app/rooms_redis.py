@@ -34,7 +34,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError, RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 
 from app.rooms import Room, RoomError, RoomHub, Viewer, new_code, normalise_code
 
@@ -133,7 +134,7 @@ class RedisRoomHub(RoomHub):
         pool = aioredis.BlockingConnectionPool.from_url(
             url, max_connections=MAX_CONNECTIONS, timeout=10, decode_responses=True,
             socket_timeout=5, socket_connect_timeout=5, retry=Retry(NoBackoff(), 1),
-            retry_on_error=[ConnectionError])
+            retry_on_error=[RedisConnectionError])
         self.redis = aioredis.Redis(connection_pool=pool)
         self.worker = secrets.token_hex(4)
         self.listeners: dict[str, asyncio.Task] = {}
