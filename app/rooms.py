@@ -117,6 +117,7 @@ class Room:
     done: str | None = None
     thinned: bool = False
     on_viewers: list[Any] = field(default_factory=list)  # callbacks: the presenter's counters
+    on_lost: list[Any] = field(default_factory=list)  # callbacks (code, reason): its presenters
     sinks: list[Any] = field(default_factory=list)  # callbacks (message, text): e.g. to Redis
     remote_viewers: int = 0  # viewers of this room in other processes (Redis mode)
     _snapshot: list[str] | None = None
@@ -311,12 +312,15 @@ class Room:
         for callback in list(self.on_viewers):
             callback(self.viewer_count)
 
-    def close(self, reason: str) -> None:
+    def close(self, reason: str, code: str = "room_ended") -> None:
+        """Close every viewer with `reason`; tell the presenters still here (`code` says why)."""
         self.flush()
         for viewer in list(self.viewers):
             viewer.push(encode({"type": "room_closed", "reason": reason}))
             viewer.close(reason)
         self.viewers.clear()
+        for callback in list(self.on_lost):
+            callback(code, reason)
 
 
 

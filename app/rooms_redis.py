@@ -8,8 +8,15 @@ the history, then applies only live messages with a higher sequence number, so a
 on any worker gets every point exactly once, in order. The room's existence, its token's hash,
 viewer counts and history are Redis keys that expire after the idle timeout.
 
-If Redis goes away, viewers get a close frame saying so; the presenter's own session keeps
-running (publishing never blocks it).
+The caps are checked and acted on in one Lua script each, so workers cannot all pass a check
+at once: a room is made only while there are fewer than `max_rooms`, a viewer is counted only
+while the room has fewer than `max_viewers`. Each worker counts its viewers of a room in its
+own field, +1 on join and -1 on leave (so the order the increments land in does not matter),
+and holds a lease it renews while it lives: the counts of a worker that died stop counting
+when its lease runs out.
+
+If Redis goes away, viewers get a close frame saying so and the presenter a `room_lost`
+message; the presenter's own session keeps running (publishing never blocks it).
 """
 
 from __future__ import annotations
@@ -25,6 +32,9 @@ import time
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from app.rooms import Room, RoomError, RoomHub, Viewer, new_code, normalise_code
@@ -33,6 +43,8 @@ log = logging.getLogger("descent.rooms")
 
 PREFIX = "dp:room:"
 ROOMS = "dp:rooms"  # sorted set: code -> last activity (unix time)
+WORKERS = "dp:workers"  # hash: worker -> the end of its lease (Redis time, ms)
+LEASE_SECONDS = 60.0  # a worker's viewer counts stop counting this long after it died
 MAX_CONNECTIONS = 64  # per worker
 MAX_HISTORY = 50_000  # messages kept for late joiners (frames are merged ~15 per second) ...
 # ... and their bytes (the room's max_history_bytes): past either, the older half of the
@@ -77,6 +89,67 @@ return total
 """
 GONE = "the room service (Redis) is unavailable; reconnecting will not help until it is back"
 
+# Redis time in ms, and the sum of a room's viewer counts over the workers whose lease holds.
+_LIVE_TOTAL = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local function live_total(viewers, workers, mine)
+  local total, own = 0, 0
+  local counts = redis.call('HGETALL', viewers)
+  for i = 1, #counts, 2 do
+    local lease = tonumber(redis.call('HGET', workers, counts[i]) or '0')
+    if counts[i] == mine then own = tonumber(counts[i + 1]) end
+    if counts[i] == mine or lease >= now then total = total + tonumber(counts[i + 1]) end
+  end
+  return total, own
+end
+"""
+# KEYS: rooms, room; ARGV: max rooms, token hash, ttl, code, now (unix time)
+CREATE = """
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return -1 end
+if redis.call('HSETNX', KEYS[2], 'token', ARGV[2]) == 0 then return 0 end
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[1], ARGV[5], ARGV[4])
+return 1
+"""
+# KEYS: room, viewers, workers, channel; ARGV: worker, max viewers, ttl, lease ms, notice.
+# Returns {admitted (1) or not (0), token hash or false (no such room)}.
+JOIN = _LIVE_TOTAL + """
+local token = redis.call('HGET', KEYS[1], 'token')
+if not token then return {0, false} end
+redis.call('HSET', KEYS[3], ARGV[1], now + tonumber(ARGV[4]))
+if live_total(KEYS[2], KEYS[3], ARGV[1]) >= tonumber(ARGV[2]) then return {0, token} end
+redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('PUBLISH', KEYS[4], ARGV[5])
+return {1, token}
+"""
+# KEYS: viewers, channel; ARGV: worker, count, ttl, notice. Nothing once the count is gone
+# (the room ended, or this worker closed): never a negative count.
+LEAVE = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], ARGV[1], -tonumber(ARGV[2]))
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('PUBLISH', KEYS[2], ARGV[4])
+return 1
+"""
+# KEYS: viewers, workers; ARGV: worker. Returns {every live worker's viewers, this worker's}.
+COUNT = _LIVE_TOTAL + """
+return {live_total(KEYS[1], KEYS[2], ARGV[1])}
+"""
+# KEYS: workers; ARGV: worker, lease ms. Renews this worker's lease and forgets leases that
+# ran out an hour ago (their workers' counts expire with their rooms).
+RENEW = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[2]))
+local leases = redis.call('HGETALL', KEYS[1])
+for i = 1, #leases, 2 do
+  if tonumber(leases[i + 1]) < now - 3600000 then redis.call('HDEL', KEYS[1], leases[i]) end
+end
+return 1
+"""
+
 
 def _keys(code: str) -> dict[str, str]:
     base = PREFIX + code
@@ -98,9 +171,12 @@ class RedisRoomHub(RoomHub):
         super().__init__(max_rooms, max_viewers, idle_seconds, **room_limits)
         # A blocking pool: a class joining at once waits for a connection instead of failing
         # ("Too many connections"); each room's subscription holds one for its lifetime.
+        # One retry on a broken connection: after Redis restarts, each pooled connection fails
+        # once. Not on a timeout: the command may have run, and a script must not run twice.
         pool = aioredis.BlockingConnectionPool.from_url(
             url, max_connections=MAX_CONNECTIONS, timeout=10, decode_responses=True,
-            socket_timeout=5, socket_connect_timeout=5)
+            socket_timeout=5, socket_connect_timeout=5, retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError])
         self.redis = aioredis.Redis(connection_pool=pool)
         self.worker = secrets.token_hex(4)
         self.listeners: dict[str, asyncio.Task] = {}
@@ -112,6 +188,13 @@ class RedisRoomHub(RoomHub):
         self.attaching: dict[str, asyncio.Lock] = {}  # one attach per room at a time
         self.recounts: dict[str, asyncio.Task] = {}  # pending viewer counts, per room
         self.stale_counts: set[str] = set()  # rooms whose count changed since it was read
+        self.lease = LEASE_SECONDS
+        self.renewing: asyncio.Task | None = None  # renews the lease, recounts, retries leaves
+        self.owed: dict[str, int] = {}  # per room, leaves not yet counted (Redis was away)
+        self.scripts = {name: self.redis.register_script(text) for name, text in (
+            ("create", CREATE), ("join", JOIN), ("leave", LEAVE), ("count", COUNT),
+            ("renew", RENEW))}
+        self.notice = f"{self.worker}|0|" + json.dumps({"type": "_viewers"})
 
     async def _call(self, coro: Any) -> Any:
         try:
@@ -123,19 +206,16 @@ class RedisRoomHub(RoomHub):
     # -- creating and finding rooms ------------------------------------------------------------
     async def create(self) -> tuple[str, str]:
         await self.expire()
-        if await self._call(self.redis.zcard(ROOMS)) >= self.max_rooms:
-            raise self._too_many()
         token = secrets.token_urlsafe(24)
-        while True:
+        while True:  # a code already taken (rare): another one
             code = new_code(())
-            keys = _keys(code)
-            created = await self._call(self.redis.hsetnx(keys["room"], "token", _token_hash(token)))
-            if created:
+            made = await self._call(self.scripts["create"](
+                keys=[ROOMS, _keys(code)["room"]],
+                args=[self.max_rooms, _token_hash(token), self.ttl, code, time.time()]))
+            if made == -1:
+                raise self._too_many()
+            if made == 1:
                 break
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.expire(keys["room"], self.ttl)
-            pipe.zadd(ROOMS, {code: time.time()})
-            await self._call(pipe.execute())
         log.info("room %s created", code)
         return code, token
 
@@ -154,8 +234,9 @@ class RedisRoomHub(RoomHub):
         room.presenters += 1
         if not room.sinks:
             room.sinks.append(self._outbox(code))
-        room.remote_viewers = max(0, await self._total_viewers(code) - len(room.viewers))
+        room.remote_viewers = await self._remote_viewers(code)
         room.touch()
+        self._renew_lease()
         return room
 
     def unpresent(self, room: Room) -> None:
@@ -164,32 +245,69 @@ class RedisRoomHub(RoomHub):
 
     async def join(self, code: str, viewer: Viewer) -> Room:
         code = normalise_code(code)
-        stored = await self._stored_hash(code)
-        if await self._total_viewers(code) >= self.max_viewers:
+        keys = _keys(code)
+        self._renew_lease()
+        # Check the cap and count the viewer in one step: a class joining at once on several
+        # workers cannot all pass the check before any is counted.
+        admitted, stored = await self._call(self.scripts["join"](
+            keys=[keys["room"], keys["viewers"], WORKERS, keys["channel"]],
+            args=[self.worker, self.max_viewers, self.ttl, int(self.lease * 1000), self.notice]))
+        if not stored:
+            raise RoomError(f"no room {code!r}: it ended or expired", "unknown_room")
+        if not admitted:
             raise self._full(code)
-        room = await self._attach(code, stored)
+        try:
+            room = await self._attach(code, stored)
+        except BaseException:
+            self.owed[code] = self.owed.get(code, 0) + 1  # uncounted by the lease's renewal
+            raise
         room.join(viewer)
-        await self._count_viewers(room)
         return room
 
     async def leave(self, room: Room, viewer: Viewer) -> None:
+        """Called once for each viewer `join` let in, whether or not the room still has it."""
         room.leave(viewer)
-        with contextlib.suppress(RoomError):
-            await self._count_viewers(room)
         self._maybe_detach(room)
+        await self._uncount(room.code)
 
-    async def _total_viewers(self, code: str) -> int:
-        counts = await self._call(self.redis.hvals(_keys(code)["viewers"]))
-        return sum(int(c) for c in counts)
+    async def _uncount(self, code: str, count: int = 1) -> None:
+        """Take viewers off this worker's count of a room (later, if Redis is away now)."""
+        keys = _keys(code)
+        try:
+            await self.scripts["leave"](keys=[keys["viewers"], keys["channel"]],
+                                        args=[self.worker, count, self.ttl, self.notice])
+        except (RedisError, OSError) as exc:
+            log.warning("room %s: counting a leave failed (retried later): %s", code, exc)
+            self.owed[code] = self.owed.get(code, 0) + count
 
-    async def _count_viewers(self, room: Room) -> None:
-        """Record this worker's viewers of `room` and tell the room's other workers."""
-        keys = _keys(room.code)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hset(keys["viewers"], self.worker, len(room.viewers))
-            pipe.expire(keys["viewers"], self.ttl)
-            pipe.publish(keys["channel"], f"{self.worker}|0|" + json.dumps({"type": "_viewers"}))
-            await self._call(pipe.execute())
+    async def _remote_viewers(self, code: str) -> int:
+        """The room's viewers on the other (living) workers."""
+        keys = _keys(code)
+        total, own = await self._call(self.scripts["count"](
+            keys=[keys["viewers"], WORKERS], args=[self.worker]))
+        return max(0, int(total) - int(own))
+
+    def _renew_lease(self) -> None:
+        """Start renewing this worker's lease (and recounting its presenters' rooms)."""
+        if self.renewing is None or self.renewing.done():
+            self.renewing = asyncio.create_task(self._renew())
+
+    async def _renew(self) -> None:
+        """While this worker lives: renew its lease, retry the leaves Redis missed, and recount
+        the rooms presented here (a worker that died says nothing when its lease runs out)."""
+        while True:
+            try:
+                await self.scripts["renew"](keys=[WORKERS],
+                                            args=[self.worker, int(self.lease * 1000)])
+                for code, count in list(self.owed.items()):
+                    del self.owed[code]
+                    await self._uncount(code, count)
+            except (RedisError, OSError) as exc:
+                log.warning("redis unavailable while renewing this worker's lease: %s", exc)
+            for room in list(self.rooms.values()):
+                if room.presenters > 0:
+                    self._stale(room)
+            await asyncio.sleep(self.lease / 4)
 
     async def end(self, code: str, reason: str = "the presenter ended the presentation") -> None:
         self._stop_draining(code)  # else its next publish would write the deleted keys back
@@ -201,7 +319,7 @@ class RedisRoomHub(RoomHub):
             pipe.zrem(ROOMS, code)
             with contextlib.suppress(RoomError):
                 await self._call(pipe.execute())
-        self._drop(code, reason)
+        self._drop(code, reason, "room_ended")
         log.info("room %s ended: %s", code, reason)
 
     async def expire(self) -> None:
@@ -218,7 +336,7 @@ class RedisRoomHub(RoomHub):
                 if room.presenters > 0:
                     await self._keep_alive(code)
                 elif not await self.redis.exists(_keys(code)["room"]):
-                    self._drop(code, "idle for too long")
+                    self._drop(code, "idle for too long", "room_expired")
         except (RedisError, OSError) as exc:
             log.warning("redis unavailable while expiring rooms: %s", exc)
 
@@ -232,9 +350,16 @@ class RedisRoomHub(RoomHub):
 
     async def close(self) -> None:
         for task in [*self.listeners.values(), *self.publishers.values(),
-                     *self.draining.values()]:
-            task.cancel()
+                     *self.draining.values(), *self.recounts.values(), self.renewing]:
+            if task is not None:
+                task.cancel()
         with contextlib.suppress(RedisError, OSError):
+            # Without its lease this worker's counts no longer count; without them, neither.
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hdel(WORKERS, self.worker)
+                for code in {*self.rooms, *self.owed}:
+                    pipe.hdel(_keys(code)["viewers"], self.worker)
+                await pipe.execute()
             await self.redis.aclose()
 
     # -- local mirrors ---------------------------------------------------------------------------
@@ -293,12 +418,10 @@ class RedisRoomHub(RoomHub):
                 message = json.loads(text)
                 kind = message.get("type")
                 if kind == "_viewers":
-                    self.stale_counts.add(room.code)
-                    if room.code not in self.recounts:  # a class joining: one count per burst
-                        self.recounts[room.code] = asyncio.create_task(self._recount(room))
+                    self._stale(room)
                     continue
                 if kind == "_closed":
-                    self._drop(room.code, message.get("reason", "the room ended"))
+                    self._drop(room.code, message.get("reason", "the room ended"), "room_ended")
                     return
                 seq = int(seq_text)
                 if seq and seq <= last:
@@ -310,10 +433,16 @@ class RedisRoomHub(RoomHub):
             raise
         except (RedisError, OSError, RoomError) as exc:
             log.warning("room %s lost its Redis subscription: %s", room.code, exc)
-            self._drop(room.code, GONE)
+            self._drop(room.code, GONE, "rooms_unavailable")
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
+
+    def _stale(self, room: Room) -> None:
+        """The room's count changed somewhere: count it again soon."""
+        self.stale_counts.add(room.code)
+        if room.code not in self.recounts:  # a class joining: one count per burst
+            self.recounts[room.code] = asyncio.create_task(self._recount(room))
 
     async def _recount(self, room: Room) -> None:
         """Count the room's viewers on every worker, a moment after a join or a leave."""
@@ -321,9 +450,10 @@ class RedisRoomHub(RoomHub):
             while room.code in self.stale_counts:  # again if a join came during the count
                 await asyncio.sleep(0.2)
                 self.stale_counts.discard(room.code)
-                total = await self._total_viewers(room.code)
-                room.remote_viewers = max(0, total - len(room.viewers))
-                room._viewers_changed()
+                remote = await self._remote_viewers(room.code)
+                if remote != room.remote_viewers:
+                    room.remote_viewers = remote
+                    room._viewers_changed()
         except RoomError:
             pass
         finally:
@@ -392,11 +522,13 @@ class RedisRoomHub(RoomHub):
             task.cancel()
 
     def _maybe_detach(self, room: Room) -> None:
-        if room.presenters <= 0 and not room.viewers and room.code in self.rooms:
+        # `is`: a mirror dropped earlier must not drop the room's newer mirror
+        if room.presenters <= 0 and not room.viewers and self.rooms.get(room.code) is room:
             self._drop(room.code, None)
 
-    def _drop(self, code: str, reason: str | None) -> None:
-        """Forget the local mirror; close its viewers with `reason` (if any)."""
+    def _drop(self, code: str, reason: str | None, lost: str = "room_ended") -> None:
+        """Forget the local mirror; close its viewers with `reason` (if any) and tell its
+        presenters why (`lost`: room_ended, room_expired or rooms_unavailable)."""
         room = self.rooms.pop(code, None)
         listener = self.listeners.pop(code, None)
         if listener is not None and listener is not asyncio.current_task():
@@ -417,4 +549,4 @@ class RedisRoomHub(RoomHub):
         if room is not None:
             room.sinks.clear()
             if reason:
-                room.close(reason)
+                room.close(reason, lost)

@@ -142,6 +142,7 @@ class Session:
         self.iterations_sent = 0
         self.room: Room | None = None
         self.viewers_changed = False
+        self.lost: list[dict[str, Any]] = []  # `room_lost` messages for the pacer to send
         self.pending: dict[str, list] = {}  # points computed but not yet sent
         self.pending_t: float | None = None
         self.last_frame = 0.0
@@ -304,6 +305,7 @@ class Session:
             raise ClientError(str(exc), exc.code, "room") from None
         self.room = room
         room.on_viewers.append(self.count_viewers)
+        room.on_lost.append(self.room_lost)
         await self.send({"type": "presenting", "room": room.code, "viewers": room.viewer_count})
         race = self.race
         if race is not None:  # mid-run: give the room the run so far
@@ -320,6 +322,16 @@ class Session:
         self.viewers_changed = True
         self.poke()
 
+    def room_lost(self, code: str, reason: str) -> None:
+        """The room ended without us (e.g. Redis went away): stop presenting, say so."""
+        room = self.room
+        if room is None:
+            return
+        self.leave_room()
+        self.lost.append({"type": "room_lost", "room": room.code, "code": code,
+                          "reason": reason})
+        self.poke()
+
     async def end_presentation(self) -> None:
         room = self.room
         if room is None:
@@ -334,6 +346,8 @@ class Session:
             self.ws.app.state.rooms.unpresent(room)
             if self.count_viewers in room.on_viewers:
                 room.on_viewers.remove(self.count_viewers)
+            if self.room_lost in room.on_lost:
+                room.on_lost.remove(self.room_lost)
 
     def state_message(self) -> dict[str, Any]:
         return {"type": "state", "paused": self.paused, "speed": self.speed,
@@ -399,6 +413,8 @@ class Session:
         self.clock = time.monotonic()
         while True:
             self.changed.clear()  # a poke from here on ends the wait or the nap below at once
+            while self.lost:
+                await self.send(self.lost.pop(0))
             if self.viewers_changed:
                 self.viewers_changed = False
                 if self.room is not None:

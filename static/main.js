@@ -246,6 +246,7 @@ const handlers = {
   },
   presenting(msg) { classroom.presenting(msg); },
   presentation_ended() { classroom.ended(); },
+  room_lost(msg) { classroom.roomLost(msg); },
   // a viewer's messages
   room(msg) { state.room = msg; hideNotice("conn"); showWatching(); },
   reset() { clearViews(); },
@@ -527,6 +528,7 @@ const classroom = createClassroom({
   send: (m) => socket.send(m),
   getConfig: () => { const c = controls.getConfig() || state.config; return c && { ...c, speed: controls.speedValue() }; },
   notify: showNotice,
+  dismiss: hideNotice,
 });
 createFiles({
   getRequest: () => {

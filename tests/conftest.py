@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -28,6 +29,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
+REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -66,6 +68,22 @@ def wait_for_health(base_url: str, proc: subprocess.Popen, log: Path, timeout: f
         except OSError:
             time.sleep(0.1)
     pytest.fail(f"the server did not answer /api/health within {timeout} s:\n{log.read_text()}")
+
+
+def start_redis(port: int, log) -> subprocess.Popen:
+    """A real redis-server on a loopback port, no persistence, once it accepts connections."""
+    proc = subprocess.Popen(
+        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc
 
 
 class ServerURL(str):

@@ -6,10 +6,12 @@ import json
 import socket
 import threading
 import time
+import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import start_live_server
 from test_train_socket import Client, points_by_run, strict_loads
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
@@ -224,6 +226,23 @@ def test_end_presentation_closes_the_room_for_viewers(live_server):
     teacher.close()
 
 
+def test_a_presenter_is_told_when_another_page_ends_its_room(live_server):
+    room = create_room(live_server)
+    first, second = Client(live_server), Client(live_server)
+    present(first, room)
+    present(second, room)
+    second.send({"type": "end_presentation"})
+    second.until("presentation_ended")
+    lost, _ = first.until("room_lost")
+    assert lost == {"type": "room_lost", "room": room["code"], "code": "room_ended",
+                    "reason": "the presenter ended the presentation"}
+    first.send({"type": "end_presentation"})  # no longer presenting
+    err, _ = first.until("error")
+    assert err["code"] == "not_presenting"
+    first.close()
+    second.close()
+
+
 def test_teacher_gets_the_room_back_after_a_reload(live_server):
     room = create_room(live_server)
     first = Client(live_server)
@@ -265,3 +284,93 @@ def test_many_viewers_all_receive_every_point(live_server):
     teacher.close()
     for v in viewers:
         v.close()
+
+
+# -- caps that hold when a class arrives at once (also used over Redis) -------------------
+
+def at_once(count: int, action):
+    """Run `action(i)` in `count` threads released together; return the results in order."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def run(i: int) -> None:
+        barrier.wait(timeout=30)
+        try:
+            results[i] = action(i)
+        except Exception as exc:  # noqa: BLE001 - the test looks at what came back
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
+
+
+def presented_count(teacher: Client, want: int, timeout: float = 20) -> int:
+    """The teacher's viewer count once it reads `want` (or the last one seen at the deadline)."""
+    deadline = time.monotonic() + timeout
+    count = None
+    while count != want and time.monotonic() < deadline:
+        try:
+            msg = teacher.recv(timeout=max(0.01, deadline - time.monotonic()))
+        except TimeoutError:
+            break
+        if msg["type"] == "presenting":
+            count = msg["viewers"]
+    return count
+
+
+def join_viewer(base: str, code: str):
+    """A viewer that joined (its first message read), or the close frame that refused it."""
+    viewer = Viewer(base, code)
+    try:
+        assert viewer.recv(timeout=30)["type"] == "room"
+    except ConnectionClosed as exc:
+        return exc.rcvd
+    return viewer
+
+
+def post_room(base: str):
+    try:
+        return 201, create_room(base)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def assert_room_cap_holds(bases: list[str]) -> None:
+    """DESCENT_MAX_ROOMS=5, 40 rooms asked for at once over `bases`: exactly 5 made."""
+    results = at_once(40, lambda i: post_room(bases[i % len(bases)]))
+    made = [body for status, body in results if status == 201]
+    refused = [body for status, body in results if status != 201]
+    assert len(made) == 5, [s for s, _ in results]
+    assert {status for status, _ in results} == {201, 429}
+    assert all("(DESCENT_MAX_ROOMS)" in body["detail"] for body in refused)
+    assert len({body["code"] for body in made}) == 5
+
+
+def assert_viewer_cap_holds(bases: list[str]) -> None:
+    """DESCENT_MAX_VIEWERS_PER_ROOM=10, 30 viewers at once over `bases`: exactly 10 get in."""
+    room = create_room(bases[0])
+    results = at_once(30, lambda i: join_viewer(bases[i % len(bases)], room["code"]))
+    admitted = [v for v in results if isinstance(v, Viewer)]
+    refused = [v for v in results if not isinstance(v, Viewer)]
+    assert len(admitted) == 10, results
+    assert all(c.code == 4429 and "(DESCENT_MAX_VIEWERS_PER_ROOM)" in c.reason for c in refused)
+    teacher = Client(bases[-1])
+    count = present(teacher, room)["viewers"]
+    assert (count if count == 10 else presented_count(teacher, 10)) == 10
+    for v in admitted:
+        v.close()
+    teacher.close()
+
+
+def test_the_room_cap_holds_when_rooms_are_asked_for_at_once():
+    with start_live_server(env={"DESCENT_MAX_ROOMS": "5"}, name="room-cap") as base:
+        assert_room_cap_holds([base])
+
+
+def test_the_viewer_cap_holds_when_a_class_joins_at_once():
+    with start_live_server(env={"DESCENT_MAX_VIEWERS_PER_ROOM": "10"}, name="viewer-cap") as b:
+        assert_viewer_cap_holds([b])

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import ARTIFACTS, free_port, start_live_server, start_redis
 
 pytestmark = pytest.mark.e2e
 
@@ -25,6 +26,7 @@ PRIMED = (
     " && window.__dp.plots.surface.data?.length > 0; }"
 )
 DONE = "() => document.body.dataset.status === 'done'"
+WATCHING_NONE = "() => document.getElementById('dlg-watching').textContent === '0 watching'"
 
 
 def new_page(browser, **options):
@@ -447,3 +449,64 @@ def test_every_label_the_scripts_use_is_in_both_languages(live_server, page):
     assert "큰 배치: 안정적, 빠름, 메모리 부족 위험" in ko["help.batch"]
     assert "1,000" in ko["help.epoch"] and "50" in ko["help.epoch"]
     assert ko["room.watching"] == "{code} 실시간 시청 중"
+
+
+def test_a_room_lost_with_redis_says_so_and_a_new_room_is_one_click(browser, screenshot_dir):
+    """Redis killed while the teacher presents: the Present button and its dialog say the room
+    was lost (in English and Korean), the teacher's runs go on, and once Redis is back
+    "Make a new room" presents again."""
+    port = free_port()
+    with open(ARTIFACTS / f"redis-{port}-e2e.log", "wb") as log:
+        redis_proc = start_redis(port, log)
+    teacher = new_page(browser)
+    try:
+        with start_live_server(env={"REDIS_URL": f"redis://127.0.0.1:{port}/0"},
+                               name="redis-e2e") as base:
+            open_primed(teacher, base + "/?epochs=2&speed=0")
+            teacher.click("#btn-present")
+            teacher.wait_for_function(WATCHING_NONE)
+            code = teacher.inner_text("#dlg-code")
+            teacher.click("#dlg-close")
+            redis_proc.kill()
+            redis_proc.wait(timeout=10)
+            teacher.wait_for_function(
+                "() => document.getElementById('btn-present').textContent === '⚠ Room lost'",
+                timeout=30_000)
+            notice = teacher.inner_text("#notice-text")
+            assert code in notice and "Redis" in notice and "new room" in notice
+            teacher.click("#btn-start")  # the teacher's own runs go on
+            teacher.wait_for_function(DONE, timeout=30_000)
+            teacher.click("#btn-present")  # opens the dialog: why, and a new room
+            assert teacher.inner_text("#dlg-title") == "The room was lost"
+            assert "Redis" in teacher.inner_text("#dlg-hint")
+            assert teacher.is_visible("#dlg-new")
+            for gone in ("#dlg-qr", "#dlg-code", "#dlg-watching", "#dlg-end", "#dlg-url"):
+                assert not teacher.is_visible(gone), gone
+            teacher.screenshot(path=screenshot_dir / "classroom-room-lost.png")
+            teacher.click("#dlg-close")
+            teacher.click("button[data-lang='ko']")
+            assert teacher.inner_text("#btn-present") == "⚠ 방 끊김"
+            teacher.click("#btn-present")
+            assert teacher.inner_text("#dlg-title") == "발표 방이 끊겼습니다"
+            assert "Redis" in teacher.inner_text("#dlg-hint")
+            assert teacher.inner_text("#dlg-new") == "새 방 만들기"
+            teacher.click("#dlg-close")
+            teacher.click("button[data-lang='en']")
+
+            with open(ARTIFACTS / f"redis-{port}-e2e-again.log", "wb") as log:
+                redis_proc = start_redis(port, log)
+            teacher.click("#btn-present")
+            teacher.click("#dlg-new")
+            teacher.wait_for_function(WATCHING_NONE)
+            new_code = teacher.inner_text("#dlg-code")
+            assert new_code != code and teacher.is_visible("#dlg-qr")
+            assert teacher.input_value("#dlg-url").endswith(f"/room/{new_code}")
+            assert not teacher.is_visible("#notice")
+            teacher.click("#dlg-close")
+            assert teacher.inner_text("#btn-present") == f"● {new_code} · 0"
+            assert teacher.console_errors == []
+    finally:
+        teacher.context.close()
+        if redis_proc.poll() is None:
+            redis_proc.terminate()
+            redis_proc.wait(timeout=10)
