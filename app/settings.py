@@ -31,6 +31,8 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "max_message_burst": (1, 100_000),
     "max_headless_iterations": (1, 10**9),
     "max_headless_values": (1000, 10**10),
+    "max_connections_per_client": (1, _BIG),
+    "request_timeout_seconds": (1, 3600),
 }
 
 
@@ -83,6 +85,11 @@ class Settings:
     # in the response (points x (parameters + 8)); 3,000,000 is ~60 MB of JSON.
     max_headless_iterations: int = 200_000
     max_headless_values: int = 3_000_000
+    # TCP connections one client address may hold at once (page loads, sessions and viewers
+    # together; a class behind one NAT shares one address), and the seconds a connection may
+    # take to send a whole request head (a connection that sends nothing is closed then).
+    max_connections_per_client: int = 1000
+    request_timeout_seconds: int = 10
     # Use X-Forwarded-* headers (client address, host) only behind a proxy you run.
     trust_proxy_headers: bool = False
     redis_url: str | None = None

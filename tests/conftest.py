@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -63,11 +63,13 @@ def start_live_server(
     name: str = "server",
     module: Sequence[str] = ("uvicorn", "app.main:app"),
     base_env: Mapping[str, str] | None = None,
+    preexec_fn: Callable[[], object] | None = None,
 ) -> Iterator[str]:
     """Run ``python -m uvicorn app.main:app`` (or another `module` that takes --host, --port
     and --log-level, e.g. ``("app.cli",)``) on a free port; yield its base URL; stop it.
 
-    The server's environment is `base_env` (default: this process's) updated with `env`.
+    The server's environment is `base_env` (default: this process's) updated with `env`;
+    `preexec_fn` runs in the server's process before it starts (e.g. to lower a limit).
     """
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -79,7 +81,7 @@ def start_live_server(
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             cmd, cwd=REPO, env={**(os.environ if base_env is None else base_env), **(env or {})},
-            stdout=out, stderr=subprocess.STDOUT,
+            stdout=out, stderr=subprocess.STDOUT, preexec_fn=preexec_fn,
         )
     try:
         wait_for_health(base_url, proc, log)
