@@ -212,8 +212,25 @@ class HttpProtocol(_AbortOnShutdown, HttpToolsProtocol):
             self.transport.close()
 
 
+def too_big_reason(limit: int) -> str:
+    """The close reason (1009) for a message past `limit` bytes."""
+    return f"message larger than {limit} bytes (DESCENT_MAX_MESSAGE_BYTES + 64 KiB)"
+
+
 class WebSocketProtocol(_AbortOnShutdown, AutoWebSocketsProtocol):  # type: ignore[misc, valid-type]
-    """uvicorn's WebSocket protocol, which gives the connection's slot back when it closes."""
+    """uvicorn's WebSocket protocol, which gives the connection's slot back when it closes and
+    names the setting when it refuses a message too big."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        conn = getattr(self, "conn", None)  # the websockets protocol (uvicorn's sans-I/O one)
+        if conn is not None and hasattr(conn, "fail"):
+            fail, reason = conn.fail, too_big_reason(self.config.ws_max_size)
+
+            def fail_naming_the_setting(code: int, text: str = "") -> None:
+                fail(code, reason if code == MESSAGE_TOO_BIG else text)
+
+            conn.fail = fail_naming_the_setting
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
@@ -245,8 +262,7 @@ class MessageSizeGuard:
     def __init__(self, app: ASGIApp, max_message_bytes: int) -> None:
         self.app = app
         self.limit = ws_max_size(max_message_bytes)
-        self.reason = (f"message larger than {self.limit} bytes "
-                       f"(DESCENT_MAX_MESSAGE_BYTES={max_message_bytes}, plus slack)")
+        self.reason = too_big_reason(self.limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":

@@ -113,6 +113,18 @@ def a_typical_default_open_file_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
 
 
+def assert_open_file_limit_raised(pid: int) -> None:
+    """The process's soft limit on open files (lowered to 1024 at its start) is its hard one."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]  # the server inherited this one
+    assert hard == resource.RLIM_INFINITY or hard > 1024, f"the hard limit is only {hard}"
+    expected = "unlimited" if hard == resource.RLIM_INFINITY else str(hard)
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            assert line.split()[3:5] == [expected, expected], line
+            return
+    raise AssertionError("no open-file limit in /proc/PID/limits")
+
+
 # -- point 3: a message past the cap is refused before it is buffered --------------------------
 def test_server_options_pass_the_message_cap_and_the_protocols_to_uvicorn():
     options = cli.server_options(Settings(max_message_bytes=4096), {})
@@ -125,14 +137,14 @@ def test_server_options_pass_the_message_cap_and_the_protocols_to_uvicorn():
     assert config.timeout_graceful_shutdown is not None
 
 
-async def _send_huge(url: str, payload: str) -> int | None:
-    """Send one message on a new socket; the close code the server answers with."""
+async def _send_huge(url: str, payload: str) -> tuple[int, str] | None:
+    """Send one message on a new socket; the close code and reason the server answers with."""
     try:
         async with websockets.connect(url, max_size=None, open_timeout=60) as ws:
             await ws.send(payload)
             await asyncio.wait_for(ws.recv(), 60)
     except ConnectionClosed as exc:
-        return exc.rcvd.code if exc.rcvd else None
+        return (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd else None
     return None
 
 
@@ -147,15 +159,16 @@ def test_twenty_15_mb_messages_are_refused_before_they_are_buffered():
         urls = [ws + "/ws/train"] * 10 + [ws + f"/ws/room/{room['code']}"] * 10
         payload = "x" * (15 * 2**20)
 
-        async def all_at_once() -> list[int | None]:
+        async def all_at_once() -> list[tuple[int, str] | None]:
             return await asyncio.gather(*(_send_huge(url, payload) for url in urls))
 
-        codes = asyncio.run(all_at_once())
+        closes = asyncio.run(all_at_once())
         growth = memory_mb(pid, "VmHWM") - peak_before
         # 20 messages of 15 MB are 300 MB; buffered before the app refused them (the old
         # code: +540 MB here), they would show.
         assert growth < 100, f"the server's peak memory grew by {growth:.0f} MB"
-        assert codes == [1009] * 20
+        reason = "message larger than 69632 bytes (DESCENT_MAX_MESSAGE_BYTES + 64 KiB)"
+        assert closes == [(1009, reason)] * 20
         assert health_seconds(base) < 1
 
 
@@ -169,7 +182,7 @@ def test_without_ws_max_size_the_app_closes_1009_naming_the_setting():
             with pytest.raises(ConnectionClosed) as info:
                 ws.recv(timeout=30)
         assert info.value.rcvd is not None and info.value.rcvd.code == 1009
-        assert "DESCENT_MAX_MESSAGE_BYTES=4096" in info.value.rcvd.reason
+        assert info.value.rcvd.reason == server.too_big_reason(server.ws_max_size(cap))
 
 
 # -- point 4: idle connections, connections per client, the open-file limit ---------------------
@@ -179,6 +192,7 @@ def test_ten_thousand_idle_connections_from_one_address_do_not_stop_health(enoug
     1024), refuses that client past DESCENT_MAX_CONNECTIONS_PER_CLIENT (1000 by default), and
     `/api/health` answers another client within 1 s."""
     with start_cli(name="idle", preexec_fn=a_typical_default_open_file_limit) as base:
+        assert_open_file_limit_raised(server_pid(base))
         port = port_of(base)
         sockets: list[socket.socket] = []
         try:
@@ -207,6 +221,11 @@ def test_ten_thousand_idle_connections_from_one_address_do_not_stop_health(enoug
         # 9,000 refused in one burst: one line, not one per connection.
         assert 1 <= log.count("(DESCENT_MAX_CONNECTIONS_PER_CLIENT)") <= 3, log[-2000:]
         assert "at most 1000" in log
+
+
+def test_plain_uvicorn_raises_the_open_file_limit_too():
+    with start_live_server(name="nofile", preexec_fn=a_typical_default_open_file_limit) as base:
+        assert_open_file_limit_raised(server_pid(base))
 
 
 def test_the_per_client_cap_refuses_the_excess_at_once_and_lets_another_address_in():
