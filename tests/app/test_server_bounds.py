@@ -186,6 +186,15 @@ def test_without_ws_max_size_the_app_closes_1009_naming_the_setting():
 
 
 # -- point 4: idle connections, connections per client, the open-file limit ---------------------
+def test_the_defaults_admit_a_class_behind_one_nat():
+    """Issue 10.4's floor: 1,000 connections from one address, a few seconds for a request."""
+    assert Settings().max_connections_per_client >= 1000
+    assert 5 <= Settings().request_timeout_seconds <= 10
+    for variable in ("DESCENT_MAX_CONNECTIONS_PER_CLIENT", "DESCENT_REQUEST_TIMEOUT_SECONDS"):
+        with pytest.raises(ValueError, match=variable):
+            Settings.from_env({variable: "0"})
+
+
 def test_ten_thousand_idle_connections_from_one_address_do_not_stop_health(enough_files):
     """Issue 10.4: 10,000 idle connections from one client put the server at its open-file
     limit and no health check answered. Now the server raises its soft limit (started here at
