@@ -12,9 +12,13 @@ import time
 import webbrowser
 from collections.abc import Mapping, Sequence
 
+from app.server import MAX_HEAD_BYTES, raise_open_file_limit, ws_max_size
 from app.settings import LOG_LEVELS, Settings
 
 ALL_INTERFACES = ("0.0.0.0", "::")
+# Seconds uvicorn waits, on shutdown, for requests and sockets still open before it cancels
+# them; app.server aborts the connections that have not drained before that.
+GRACEFUL_SHUTDOWN_SECONDS = 2
 
 
 def _port(text: str) -> int:
@@ -115,6 +119,14 @@ def server_options(settings: Settings, environ: Mapping[str, str] | None = None)
         # afford on a teacher's laptop (benchmarks/rooms.py); loopback and LAN don't need it.
         "ws_per_message_deflate": False,
         "proxy_headers": settings.trust_proxy_headers,
+        # A frame past the message cap (and its slack) is refused before it is buffered.
+        "ws_max_size": ws_max_size(settings.max_message_bytes),
+        # The request-head deadline and size, the per-client connection cap, the abort of
+        # connections that do not drain on shutdown (app/server.py).
+        "http": "app.server:HttpProtocol",
+        "ws": "app.server:WebSocketProtocol",
+        "h11_max_incomplete_event_size": MAX_HEAD_BYTES,  # the same bound if h11 is chosen
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
     }
     if settings.trust_proxy_headers:
         options["forwarded_allow_ips"] = environ.get("FORWARDED_ALLOW_IPS", "").strip() or "*"
@@ -155,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     from app.main import create_app
+
+    raise_open_file_limit()  # each connection is a file; the workers inherit the limit
 
     links = urls(settings.host, settings.port)
     print("Descent Playground: open " + links[0], flush=True)

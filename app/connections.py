@@ -141,8 +141,12 @@ class Connections:
             if self.per_client[bucket] <= 0:
                 del self.per_client[bucket]
 
-    async def close_all(self, reason: str, timeout: float = 2.0) -> None:
-        """Send every open socket a close frame with `reason`."""
+    async def close_all(self, reason: str, timeout: float = 1.0) -> None:
+        """Send every open socket a close frame with `reason`.
+
+        Within `timeout`: a client that stopped reading never takes its frame, and shutdown
+        must go on (app.server aborts such connections).
+        """
         self.closing = True
         sockets = list(self.sockets)
         log.info("closing %d sockets: %s", len(sockets), reason)

@@ -21,6 +21,14 @@ from app.paths import STATIC_DIR, TEMPLATES_DIR
 from app.rooms import RoomHub
 from app.routes import api, classroom, pages, rooms, train, vendor
 from app.security import OriginCheck, SecurityHeaders
+from app.server import (
+    GATE,
+    ConnectionGate,
+    HeadAsGet,
+    MessageSizeGuard,
+    quiet_invalid_utf8,
+    raise_open_file_limit,
+)
 from app.settings import Settings
 
 log = logging.getLogger("descent")
@@ -61,10 +69,22 @@ def make_room_hub(settings: Settings) -> RoomHub:
     return RoomHub(*limits, **in_bytes)
 
 
+def connection_gate(settings: Settings) -> ConnectionGate:
+    """The bounds app.server's protocols apply to each connection of this process."""
+    # Behind a trusted proxy every connection comes from the proxy: it bounds them per client.
+    per_client = None if settings.trust_proxy_headers else settings.max_connections_per_client
+    return ConnectionGate(per_client, settings.request_timeout_seconds)
+
+
 @contextlib.asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Expire idle rooms; on SIGTERM, close every socket with a reason, then let uvicorn stop."""
+async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, object]]:
+    """Expire idle rooms; on SIGTERM, close every socket with a reason, then let uvicorn stop.
+
+    The state it yields hands app.server's protocols their connection gate.
+    """
     configure_logging(app.state.settings.log_level)
+    raise_open_file_limit()  # here too for `uvicorn app.main:app` and each worker
+    quiet_invalid_utf8()
     loop = asyncio.get_running_loop()
     previous = signal.getsignal(signal.SIGTERM)
 
@@ -92,7 +112,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     expiry = asyncio.create_task(expire_rooms())
     try:
-        yield
+        yield {GATE: connection_gate(app.state.settings)}
     finally:
         expiry.cancel()
         await app.state.connections.close_all(SHUTDOWN_REASON)
@@ -112,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     errors.install(app)
     app.add_middleware(OriginCheck, settings=settings)  # innermost: refusals get every header
+    app.add_middleware(MessageSizeGuard, max_message_bytes=settings.max_message_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(SecurityHeaders)
     if settings.allowed_origins:
@@ -129,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(rooms.router)  # presenter rooms and their viewers
     app.include_router(vendor.router)  # before the /static mount, which would shadow it
     app.mount("/static", _StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(HeadAsGet)  # outermost: HEAD is routed as GET everywhere
     return app
 
 

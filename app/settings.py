@@ -35,6 +35,8 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "max_headless_values": (1000, 10**10),
     "max_headless_concurrent": (1, 64),
     "max_upload_mb": (1, 1024),
+    "max_connections_per_client": (1, _BIG),
+    "request_timeout_seconds": (1, 3600),
 }
 
 
@@ -98,6 +100,11 @@ class Settings:
     # Largest file "Load a saved run" accepts (an export at the default caps is ~60 MB of JSON
     # at most; one of a whole lesson is a few MB).
     max_upload_mb: int = 64
+    # TCP connections one client address may hold at once (page loads, sessions and viewers
+    # together; a class behind one NAT shares one address), and the seconds a connection may
+    # take to send a whole request head (a connection that sends nothing is closed then).
+    max_connections_per_client: int = 1000
+    request_timeout_seconds: int = 10
     # Use X-Forwarded-* headers (client address, host) only behind a proxy you run.
     trust_proxy_headers: bool = False
     redis_url: str | None = None

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -98,11 +98,13 @@ def start_live_server(
     name: str = "server",
     module: Sequence[str] = ("uvicorn", "app.main:app"),
     base_env: Mapping[str, str] | None = None,
+    preexec_fn: Callable[[], object] | None = None,
 ) -> Iterator[ServerURL]:
     """Run ``python -m uvicorn app.main:app`` (or another `module` that takes --host, --port
     and --log-level, e.g. ``("app.cli",)``) on a free port; yield its base URL; stop it.
 
-    The server's environment is `base_env` (default: this process's) updated with `env`.
+    The server's environment is `base_env` (default: this process's) updated with `env`;
+    `preexec_fn` runs in the server's process before it starts (e.g. to lower a limit).
     """
     port = free_port()
     base_url = ServerURL(f"http://127.0.0.1:{port}")
@@ -114,7 +116,7 @@ def start_live_server(
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             cmd, cwd=REPO, env={**(os.environ if base_env is None else base_env), **(env or {})},
-            stdout=out, stderr=subprocess.STDOUT,
+            stdout=out, stderr=subprocess.STDOUT, preexec_fn=preexec_fn,
         )
     try:
         base_url.pid = proc.pid

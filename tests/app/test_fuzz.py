@@ -8,9 +8,10 @@
 - WebSocket: Hypothesis batches of hostile messages (random JSON of every shape, huge and tiny
   numbers, ints past 2**64, long strings, 10,000-deep nesting, payloads over the 64 KiB cap,
   binary frames, invalid UTF-8, text that is not JSON, NaN / Infinity literals) against the live
-  server. Each message gets exactly one strict-JSON `error` with `message`, `code` and `field`;
-  after each batch the same socket still runs a valid `start` to `done`, and `/api/health`
-  answers.
+  server. Each message gets exactly one strict-JSON `error` with `message`, `code` and `field`
+  (one more than 64 KiB past the cap instead closes the socket with 1009, and the batch goes on
+  on a new one); after each batch the same socket still runs a valid `start` to `done`, and
+  `/api/health` answers.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from websockets.sync.client import connect
 
 from app.main import create_app
 from app.schemas import MESSAGES, TrainConfig
+from app.server import ws_max_size
 from app.settings import Settings
 
 # -- HTTP: schemathesis against the ASGI app -----------------------------------------------------
@@ -169,6 +171,15 @@ def test_socket_answers_every_hostile_message_with_an_error(live_server, batch):
     try:
         for payload in batch:
             send_raw(client, payload)
+            size = len(payload.encode("utf-8", "surrogatepass") if isinstance(payload, str)
+                       else payload)
+            if size > ws_max_size(MAX_MESSAGE_BYTES):
+                with pytest.raises(ConnectionClosed) as info:
+                    client.recv(timeout=30)
+                assert info.value.rcvd is not None and info.value.rcvd.code == 1009
+                client.close()
+                client = Client(live_server)
+                continue
             assert_error(client.recv(timeout=30))
         assert_runs_to_done(client)
     finally:

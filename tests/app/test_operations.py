@@ -20,14 +20,19 @@ def ws_url(base: str, path: str = "/ws/train") -> str:
     return base.replace("http", "ws", 1) + path
 
 
-def test_sigterm_closes_every_socket_with_a_reason_and_exits_quickly():
+# `descent-playground` is what the Docker image runs; `uvicorn app.main:app` what many run.
+SERVERS = {"cli": ("app.cli",), "uvicorn": ("uvicorn", "app.main:app")}
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_sigterm_closes_every_socket_with_a_reason_and_exits_quickly(server):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / f"sigterm-{port}.log"
+    log_path = ARTIFACTS / f"sigterm-{server}-{port}.log"
     with open(log_path, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port)],
+            [sys.executable, "-m", *SERVERS[server], "--port", str(port)],
             cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
         )
     try:
