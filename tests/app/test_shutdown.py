@@ -134,3 +134,43 @@ def test_sigterm_with_a_client_that_stopped_reading_ends_every_process_within_5_
         if group_members(proc.pid):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+# At the headless iteration cap (200,000) and under the values cap: ~20 s of computing.
+LONG_HEADLESS = {"dataset": "moons", "n_samples": 5000, "epochs": 40,
+                 "runs": [{"name": "SGD", "batch_size": 1}]}
+
+
+def test_sigterm_while_headless_runs_compute_ends_the_process_within_5_s():
+    """A worker thread computing a headless run does not hold the process after SIGTERM."""
+    port = free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = ARTIFACTS / f"shutdown-headless-{port}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "--port", str(port)],
+                                cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    clients = []
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}", proc, log)
+        body = json.dumps(LONG_HEADLESS).encode()
+        for _ in range(2):  # DESCENT_MAX_HEADLESS_CONCURRENT: both worker threads busy
+            s = socket.create_connection(("127.0.0.1", port), timeout=30)
+            s.sendall(b"POST /api/runs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                      b"application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            clients.append(s)
+        time.sleep(2.0)  # well into the computing, which takes ~20 s
+        assert proc.poll() is None
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        while group_members(proc.pid) and time.monotonic() - sent < 60:
+            time.sleep(0.05)
+        took = time.monotonic() - sent
+        assert not group_members(proc.pid) and took < DEADLINE, (
+            f"still running {took:.1f} s after SIGTERM:\n{log.read_text()[-3000:]}")
+    finally:
+        for s in clients:
+            s.close()
+        if group_members(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
