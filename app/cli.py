@@ -12,12 +12,12 @@ import time
 import webbrowser
 from collections.abc import Mapping, Sequence
 
-from app.server import MAX_HEAD_BYTES, raise_open_file_limit, ws_max_size
-from app.settings import LOG_LEVELS, Settings
+from app.core.settings import LOG_LEVELS, Settings
+from app.server.protocols import MAX_HEAD_BYTES, raise_open_file_limit, ws_max_size
 
 ALL_INTERFACES = ("0.0.0.0", "::")
 # Seconds uvicorn waits, on shutdown, for requests and sockets still open before it cancels
-# them; app.server aborts the connections that have not drained before that.
+# them; app.server.protocols aborts the connections that have not drained before that.
 GRACEFUL_SHUTDOWN_SECONDS = 2
 
 
@@ -123,8 +123,8 @@ def server_options(settings: Settings, environ: Mapping[str, str] | None = None)
         "ws_max_size": ws_max_size(settings.max_message_bytes),
         # The request-head deadline and size, the per-client connection cap, the abort of
         # connections that do not drain on shutdown (app/server.py).
-        "http": "app.server:HttpProtocol",
-        "ws": "app.server:WebSocketProtocol",
+        "http": "app.server.protocols:HttpProtocol",
+        "ws": "app.server.protocols:WebSocketProtocol",
         "h11_max_incomplete_event_size": MAX_HEAD_BYTES,  # the same bound if h11 is chosen
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
     }

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from app import export
-from app.heavy import accepts_gzip, heavy_response, heavy_work
-from app.schemas import TrainConfig, first_error
-from app.share import (
+from app.core.schemas import TrainConfig, first_error
+from app.export import compute as export
+from app.server.heavy import accepts_gzip, heavy_response, heavy_work
+from app.share.links import (
     Notice,
     PageOptions,
     config_to_query,

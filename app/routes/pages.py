@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app.routes.vendor import PLOTLY_URL, PLOTLY_VERSION
-from app.share import page_options, preferred_language, query_to_config
+from app.share.links import page_options, preferred_language, query_to_config
 
 router = APIRouter()
 

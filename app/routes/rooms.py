@@ -7,11 +7,11 @@ from fastapi import APIRouter, HTTPException, Request, WebSocket
 from fastapi.responses import HTMLResponse
 from starlette.websockets import WebSocketDisconnect
 
-from app.connections import FORBIDDEN, origin_refusal
-from app.rooms import RoomError, Viewer, normalise_code
+from app.live.session import TOO_MANY_MESSAGES, RateLimit
+from app.rooms.room import RoomError, Viewer, normalise_code
 from app.routes.vendor import PLOTLY_URL, PLOTLY_VERSION
-from app.session import TOO_MANY_MESSAGES, RateLimit
-from app.share import reachable_base_url
+from app.server.connections import FORBIDDEN, origin_refusal
+from app.share.links import reachable_base_url
 
 router = APIRouter()
 

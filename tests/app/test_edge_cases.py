@@ -16,7 +16,7 @@ import httpx
 import pytest
 from test_train_socket import Client
 
-from app.schemas import MAX_EPOCHS, MAX_LR, MAX_SAMPLES, MAX_SEED, MAX_SPEED
+from app.core.schemas import MAX_EPOCHS, MAX_LR, MAX_SAMPLES, MAX_SEED, MAX_SPEED
 
 STATUSES = {"running", "completed", "target_reached", "early_stopped", "diverged", "stopped"}
 FINAL = STATUSES - {"running"}

@@ -12,11 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from websockets.sync.client import connect
 
-from app.export import FORMAT, RUN_COLORS, load_export
+from app.core.schemas import TrainConfig
+from app.core.settings import Settings
+from app.export.compute import FORMAT, RUN_COLORS, load_export
+from app.live.race import Race
 from app.main import create_app
-from app.race import Race
-from app.schemas import TrainConfig
-from app.settings import Settings
 
 MAX_UPLOAD_BYTES = Settings().max_upload_mb * 1024 * 1024
 

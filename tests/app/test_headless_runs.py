@@ -7,8 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 import engine
+from app.core.settings import Settings
 from app.main import create_app
-from app.settings import Settings
 
 
 @pytest.fixture(scope="module")

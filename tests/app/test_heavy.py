@@ -16,11 +16,11 @@ from conftest import start_live_server
 from fastapi.testclient import TestClient
 from websockets.sync.client import connect
 
-from app.export import n_params, plan
+from app.core.schemas import TrainConfig
+from app.core.settings import Settings
+from app.export.compute import n_params, plan
+from app.live.race import Race
 from app.main import create_app
-from app.race import Race
-from app.schemas import TrainConfig
-from app.settings import Settings
 
 # Both headless caps reached at once (3,000,000 numbers, a ~60 MB answer), cheap to compute:
 # the widest model (881 parameters) for 3,300 iterations.

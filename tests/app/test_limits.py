@@ -16,9 +16,9 @@ from conftest import start_live_server
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from app.race import Race
-from app.schemas import TrainConfig
-from app.settings import Settings
+from app.core.schemas import TrainConfig
+from app.core.settings import Settings
+from app.live.race import Race
 
 SMALL_CAPS = {
     "DESCENT_MAX_ITERATIONS_PER_RUN": "130",

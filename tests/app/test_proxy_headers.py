@@ -19,8 +19,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from app import cli
-from app.connections import UNTRUSTED_FORWARD, Connections, counted_as
-from app.settings import Settings
+from app.core.settings import Settings
+from app.server.connections import UNTRUSTED_FORWARD, Connections, counted_as
 
 # Whatever the machine running the tests exports must not decide what is trusted.
 CLEAN_ENV = {k: v for k, v in os.environ.items()

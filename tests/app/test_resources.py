@@ -33,9 +33,9 @@ if __name__ != "__main__":  # the test module (the client script needs none of t
     import uvicorn
     from conftest import free_port
 
-    import app.session
+    import app.live.session
+    from app.core.settings import Settings
     from app.main import create_app
-    from app.settings import Settings
 
 CYCLES = 1_000
 WARM_UP = 50
@@ -341,7 +341,7 @@ def slow_builds(monkeypatch) -> Iterator[threading.Event]:
     release = threading.Event()
     release.building, release.seeds = 0, []
     lock = threading.Lock()
-    real = app.session.Race
+    real = app.live.session.Race
 
     def race(config, generation, *args):
         if config.dataset == "moons":
@@ -353,7 +353,7 @@ def slow_builds(monkeypatch) -> Iterator[threading.Event]:
                 release.building -= 1
         return real(config, generation, *args)
 
-    monkeypatch.setattr(app.session, "Race", race)
+    monkeypatch.setattr(app.live.session, "Race", race)
     try:
         yield release
     finally:
@@ -391,7 +391,7 @@ def test_races_are_built_a_few_at_a_time_and_a_replaced_start_is_not_built(serve
                 assert json.loads(until(ws, '{"type":"started"'))["config"]["dataset"] == "moons"
             assert json.loads(until(sockets[4], '{"type":"started"'))["config"]["dataset"] == "linear"
             assert json.loads(until(sockets[4], '{"type":"done"'))["type"] == "done"
-            limiter = app.session.build_limiter(server.app)
+            limiter = app.live.session.build_limiter(server.app)
             server.wait_until("every build over", lambda: server.call(
                 lambda: limiter.borrowed_tokens) == 0)
             assert sorted(slow_builds.seeds) == [0, 1, 2, 3], "a replaced, queued start was built"

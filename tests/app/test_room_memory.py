@@ -20,11 +20,11 @@ from test_rooms import Viewer, create_room, present
 from test_rooms_redis import _drained, redis_url  # noqa: F401 - a fixture used below
 from test_train_socket import Client, points_by_run
 
-from app.rooms import Room
-from app.rooms import Viewer as RoomViewer
-from app.rooms_redis import RedisRoomHub, _keys
-from app.settings import Settings
-from app.wire import encode
+from app.core.settings import Settings
+from app.core.wire import encode
+from app.rooms.redis_hub import RedisRoomHub, _keys
+from app.rooms.room import Room
+from app.rooms.room import Viewer as RoomViewer
 
 N_PARAMS = 881
 BIG_MODEL = {"dataset": "spiral", "hidden": [16, 16, 16, 16]}  # 2-16-16-16-16-1: 881 parameters

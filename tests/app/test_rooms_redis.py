@@ -25,9 +25,9 @@ from test_rooms import (
 from test_train_socket import Client, points_by_run
 from websockets.exceptions import ConnectionClosed
 
-from app.rooms import RoomError
-from app.rooms import Viewer as RoomViewer
-from app.rooms_redis import RedisRoomHub, _keys
+from app.rooms.redis_hub import RedisRoomHub, _keys
+from app.rooms.room import RoomError
+from app.rooms.room import Viewer as RoomViewer
 
 
 @pytest.fixture
@@ -312,8 +312,8 @@ def test_the_viewer_cap_holds_across_workers(redis_url):
 # A worker with three viewers of a room, and a lease of 1 s; it says "joined", then waits.
 WORKER_WITH_THREE_VIEWERS = """
 import asyncio, sys
-from app.rooms import Viewer
-from app.rooms_redis import RedisRoomHub
+from app.rooms.room import Viewer
+from app.rooms.redis_hub import RedisRoomHub
 
 async def main():
     hub = RedisRoomHub(sys.argv[1], max_rooms=5, max_viewers=3, idle_seconds=60)

@@ -27,8 +27,9 @@ from conftest import ARTIFACTS, start_live_server
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from app import cli, server
-from app.settings import Settings
+from app import cli
+from app.core.settings import Settings
+from app.server import protocols as server
 
 CLI = ("app.cli",)
 

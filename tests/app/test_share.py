@@ -20,12 +20,12 @@ from conftest import local_ipv4_addresses, start_live_server
 from fastapi.testclient import TestClient
 from starlette.datastructures import URL
 
+from app.core.schemas import MAX_RUNS, MAX_SEED, RunConfig, TrainConfig
+from app.core.settings import Settings
 from app.main import create_app
 from app.routes.classroom import MAX_QR_CHARS
 from app.routes.pages import link_context
-from app.schemas import MAX_RUNS, MAX_SEED, RunConfig, TrainConfig
-from app.settings import Settings
-from app.share import (
+from app.share.links import (
     MAX_VALUE_CHARS,
     config_to_query,
     lan_address,

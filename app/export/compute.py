@@ -26,8 +26,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.race import DEFAULT_LIMITS, PROJECTED_GRID, SURFACE_GRID, Race, TooManyIterations
-from app.schemas import (
+from app.core.schemas import (
     MAX_HIDDEN_LAYERS,
     MAX_LR,
     MAX_RUNS,
@@ -38,7 +37,8 @@ from app.schemas import (
     echo,
     first_error,
 )
-from app.settings import Settings
+from app.core.settings import Settings
+from app.live.race import DEFAULT_LIMITS, PROJECTED_GRID, SURFACE_GRID, Race, TooManyIterations
 from engine.datasets import DATASETS, LIMITS
 from engine.descent import iterations_per_epoch
 

@@ -7,7 +7,7 @@ them at the repository's top level, beside ``app/``.
 
 from pathlib import Path
 
-_APP_DIR = Path(__file__).resolve().parent
+_APP_DIR = Path(__file__).resolve().parent.parent  # app/, above app/core/
 
 
 def _find(name: str) -> Path:

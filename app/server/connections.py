@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
 
-from app.settings import Settings
+from app.core.settings import Settings
 
 log = logging.getLogger("descent.connections")
 
@@ -145,7 +145,7 @@ class Connections:
         """Send every open socket a close frame with `reason`.
 
         Within `timeout`: a client that stopped reading never takes its frame, and shutdown
-        must go on (app.server aborts such connections).
+        must go on (app.server.protocols aborts such connections).
         """
         self.closing = True
         sockets = list(self.sockets)

@@ -1,7 +1,7 @@
 """What the server bounds below the routes: connections, request heads, message size, shutdown.
 
 `descent-playground` runs uvicorn with the protocol classes below (``uvicorn app.main:app``
-takes them as ``--http app.server:HttpProtocol --ws app.server:WebSocketProtocol``, README
+takes them as ``--http app.server.protocols:HttpProtocol --ws app.server.protocols:WebSocketProtocol``, README
 "Settings"). They read the app's `ConnectionGate` from uvicorn's lifespan state, where the
 app's lifespan puts it, and then:
 

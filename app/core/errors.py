@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from app.schemas import describe
+from app.core.schemas import describe
 
 PROBLEM_SCHEMA = {
     "title": "Problem",

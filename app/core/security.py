@@ -12,8 +12,8 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.connections import origin_refusal
-from app.settings import Settings
+from app.core.settings import Settings
+from app.server.connections import origin_refusal
 
 CSP = "; ".join([
     "default-src 'self'",

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from app.history import thin
-from app.schemas import TrainConfig
-from app.settings import Settings
+from app.core.history import thin
+from app.core.schemas import TrainConfig
+from app.core.settings import Settings
 from engine import DATASETS, MLP, OUTPUT_FOR_TASK, Problem, Step, make_dataset
 from engine.descent import RunSpec, iterations_per_epoch, start_runs
 from engine.surface import Surface, exact_surface, projected_surface, surface_values

@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
-from app.schemas import RunConfig, TrainConfig, echo, first_error
+from app.core.schemas import RunConfig, TrainConfig, echo, first_error
 
 #: Longest value read from a link; a whole valid `runs` value stays far below it.
 MAX_VALUE_CHARS = 2000
@@ -57,7 +57,7 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhos
 
 @dataclass(frozen=True)
 class Notice:
-    """One thing a link asked for that was ignored, and why (`code` as in app.schemas)."""
+    """One thing a link asked for that was ignored, and why (`code` as in app.core.schemas)."""
 
     field: str
     value: str

@@ -37,7 +37,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from app.rooms import Room, RoomError, RoomHub, Viewer, new_code, normalise_code
+from app.rooms.room import Room, RoomError, RoomHub, Viewer, new_code, normalise_code
 
 log = logging.getLogger("descent.rooms")
 

@@ -24,9 +24,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.history import thin
-from app.settings import Settings
-from app.wire import encode
+from app.core.history import thin
+from app.core.settings import Settings
+from app.core.wire import encode
 
 log = logging.getLogger("descent.rooms")
 

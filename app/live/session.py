@@ -24,12 +24,12 @@ import anyio
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from app.connections import FORBIDDEN, TRY_AGAIN_LATER, client_address, origin_refusal
-from app.race import Race, TooManyIterations
-from app.rooms import Room, RoomError
-from app.schemas import MESSAGES, TrainConfig, echo, first_error
-from app.settings import Settings
-from app.wire import encode
+from app.core.schemas import MESSAGES, TrainConfig, echo, first_error
+from app.core.settings import Settings
+from app.core.wire import encode
+from app.live.race import Race, TooManyIterations
+from app.rooms.room import Room, RoomError
+from app.server.connections import FORBIDDEN, TRY_AGAIN_LATER, client_address, origin_refusal
 
 log = logging.getLogger("descent.session")
 
