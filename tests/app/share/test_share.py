@@ -38,7 +38,7 @@ from engine.datasets import DATASETS, LIMITS
 from engine.layers import ACTIVATIONS
 from engine.losses import LOSSES_BY_TASK
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SVG = "{http://www.w3.org/2000/svg}"
 
 
