@@ -19,7 +19,7 @@ from app.core import errors
 from app.core.paths import STATIC_DIR, TEMPLATES_DIR
 from app.core.security import OriginCheck, SecurityHeaders
 from app.core.settings import Settings
-from app.rooms.room import RoomHub
+from app.rooms.hub import RoomHub
 from app.routes import api, classroom, pages, rooms, train, vendor
 from app.server.connections import Connections
 from app.server.protocols import (

@@ -23,9 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
-import json
 import logging
 import secrets
 import time
@@ -37,130 +34,28 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from app.rooms.room import Room, RoomError, RoomHub, Viewer, new_code, normalise_code
+from app.core.wire import decode, encode
+from app.rooms.codes import new_code, new_token, normalise_code, token_hash, token_matches
+from app.rooms.hub import RoomError, RoomHub
+from app.rooms.redis_store import (
+    COUNT,
+    CREATE,
+    JOIN,
+    LEAVE,
+    RENEW,
+    ROOMS,
+    WORKERS,
+    keep_alive,
+    publish,
+    room_keys,
+)
+from app.rooms.room import Room, Viewer
 
 log = logging.getLogger("descent.rooms")
 
-PREFIX = "dp:room:"
-ROOMS = "dp:rooms"  # sorted set: code -> last activity (unix time)
-WORKERS = "dp:workers"  # hash: worker -> the end of its lease (Redis time, ms)
 LEASE_SECONDS = 60.0  # a worker's viewer counts stop counting this long after it died
 MAX_CONNECTIONS = 64  # per worker
-MAX_HISTORY = 50_000  # messages kept for late joiners (frames are merged ~15 per second) ...
-# ... and their bytes (the room's max_history_bytes): past either, the older half of the
-# frames is thinned to every other one, in Redis, as a room thins its points. The first frame
-# kept is marked "thinned" for the mirrors that load it. Bytes are counted as pushed, in a key.
-APPEND_HISTORY = """
-local history, counter = KEYS[1], KEYS[2]
-redis.call('RPUSH', history, ARGV[1])
-local total = redis.call('INCRBY', counter, string.len(ARGV[1]))
-if total <= tonumber(ARGV[2]) and redis.call('LLEN', history) <= tonumber(ARGV[3]) then
-  return total
-end
-local all = redis.call('LRANGE', history, 0, -1)
-local frames = {}
-for i = 1, #all do
-  if string.find(all[i], '^[^|]*|[^|]*|{"type":"frame"') then frames[#frames + 1] = i end
-end
-local half = math.floor(#frames / 2)
-if half < 2 then return total end
-local drop = {}
-for k = 2, half, 2 do drop[frames[k]] = true end
-local first = all[frames[1]]
-local at = select(2, string.find(first, '^[^|]*|[^|]*|{"type":"frame"'))
-local mark = ',"thinned":true'
-if string.sub(first, at + 1, at + string.len(mark)) ~= mark then
-  all[frames[1]] = string.sub(first, 1, at) .. mark .. string.sub(first, at + 1)
-end
-local kept = {}
-total = 0
-for i = 1, #all do
-  if not drop[i] then
-    kept[#kept + 1] = all[i]
-    total = total + string.len(all[i])
-  end
-end
-redis.call('DEL', history)
-for i = 1, #kept, 1000 do
-  redis.call('RPUSH', history, unpack(kept, i, math.min(i + 999, #kept)))
-end
-redis.call('SET', counter, total)
-return total
-"""
 GONE = "the room service (Redis) is unavailable; reconnecting will not help until it is back"
-
-# Redis time in ms, and the sum of a room's viewer counts over the workers whose lease holds.
-_LIVE_TOTAL = """
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local function live_total(viewers, workers, mine)
-  local total, own = 0, 0
-  local counts = redis.call('HGETALL', viewers)
-  for i = 1, #counts, 2 do
-    local lease = tonumber(redis.call('HGET', workers, counts[i]) or '0')
-    if counts[i] == mine then own = tonumber(counts[i + 1]) end
-    if counts[i] == mine or lease >= now then total = total + tonumber(counts[i + 1]) end
-  end
-  return total, own
-end
-"""
-# KEYS: rooms, room; ARGV: max rooms, token hash, ttl, code, now (unix time)
-CREATE = """
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return -1 end
-if redis.call('HSETNX', KEYS[2], 'token', ARGV[2]) == 0 then return 0 end
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-redis.call('ZADD', KEYS[1], ARGV[5], ARGV[4])
-return 1
-"""
-# KEYS: room, viewers, workers, channel; ARGV: worker, max viewers, ttl, lease ms, notice.
-# Returns {admitted (1) or not (0), token hash or false (no such room)}.
-JOIN = _LIVE_TOTAL + """
-local token = redis.call('HGET', KEYS[1], 'token')
-if not token then return {0, false} end
-redis.call('HSET', KEYS[3], ARGV[1], now + tonumber(ARGV[4]))
-if live_total(KEYS[2], KEYS[3], ARGV[1]) >= tonumber(ARGV[2]) then return {0, token} end
-redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-redis.call('PUBLISH', KEYS[4], ARGV[5])
-return {1, token}
-"""
-# KEYS: viewers, channel; ARGV: worker, count, ttl, notice. Nothing once the count is gone
-# (the room ended, or this worker closed): never a negative count.
-LEAVE = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('HINCRBY', KEYS[1], ARGV[1], -tonumber(ARGV[2]))
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('PUBLISH', KEYS[2], ARGV[4])
-return 1
-"""
-# KEYS: viewers, workers; ARGV: worker. Returns {every live worker's viewers, this worker's}.
-COUNT = _LIVE_TOTAL + """
-return {live_total(KEYS[1], KEYS[2], ARGV[1])}
-"""
-# KEYS: workers; ARGV: worker, lease ms. Renews this worker's lease and forgets leases that
-# ran out an hour ago (their workers' counts expire with their rooms).
-RENEW = """
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[2]))
-local leases = redis.call('HGETALL', KEYS[1])
-for i = 1, #leases, 2 do
-  if tonumber(leases[i + 1]) < now - 3600000 then redis.call('HDEL', KEYS[1], leases[i]) end
-end
-return 1
-"""
-
-
-def _keys(code: str) -> dict[str, str]:
-    base = PREFIX + code
-    return {"room": base, "history": base + ":history", "seq": base + ":seq",
-            "details": base + ":details", "state": base + ":state",
-            "viewers": base + ":viewers", "channel": base + ":live",
-            "history_bytes": base + ":history_bytes"}
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class RedisRoomHub(RoomHub):
@@ -194,7 +89,7 @@ class RedisRoomHub(RoomHub):
         self.scripts = {name: self.redis.register_script(text) for name, text in (
             ("create", CREATE), ("join", JOIN), ("leave", LEAVE), ("count", COUNT),
             ("renew", RENEW))}
-        self.notice = f"{self.worker}|0|" + json.dumps({"type": "_viewers"})
+        self.notice = f"{self.worker}|0|" + encode({"type": "_viewers"})
 
     async def _call(self, coro: Any) -> Any:
         try:
@@ -206,12 +101,12 @@ class RedisRoomHub(RoomHub):
     # -- creating and finding rooms ------------------------------------------------------------
     async def create(self) -> tuple[str, str]:
         await self.expire()
-        token = secrets.token_urlsafe(24)
+        token = new_token()
         while True:  # a code already taken (rare): another one
             code = new_code(())
             made = await self._call(self.scripts["create"](
-                keys=[ROOMS, _keys(code)["room"]],
-                args=[self.max_rooms, _token_hash(token), self.ttl, code, time.time()]))
+                keys=[ROOMS, room_keys(code)["room"]],
+                args=[self.max_rooms, token_hash(token).hex(), self.ttl, code, time.time()]))
             if made == -1:
                 raise self._too_many()
             if made == 1:
@@ -220,7 +115,7 @@ class RedisRoomHub(RoomHub):
         return code, token
 
     async def _stored_hash(self, code: str) -> str:
-        stored = await self._call(self.redis.hget(_keys(code)["room"], "token"))
+        stored = await self._call(self.redis.hget(room_keys(code)["room"], "token"))
         if stored is None:
             raise RoomError(f"no room {code!r}: it ended or expired", "unknown_room")
         return stored
@@ -228,7 +123,7 @@ class RedisRoomHub(RoomHub):
     async def present(self, code: str, token: str) -> Room:
         code = normalise_code(code)
         stored = await self._stored_hash(code)
-        if not hmac.compare_digest(stored, _token_hash(token)):
+        if not token_matches(bytes.fromhex(stored), token):
             raise RoomError("wrong token for this room", "bad_token")
         room = await self._attach(code, stored)
         room.presenters += 1
@@ -245,7 +140,7 @@ class RedisRoomHub(RoomHub):
 
     async def join(self, code: str, viewer: Viewer) -> Room:
         code = normalise_code(code)
-        keys = _keys(code)
+        keys = room_keys(code)
         self._renew_lease()
         # Check the cap and count the viewer in one step: a class joining at once on several
         # workers cannot all pass the check before any is counted.
@@ -272,7 +167,7 @@ class RedisRoomHub(RoomHub):
 
     async def _uncount(self, code: str, count: int = 1) -> None:
         """Take viewers off this worker's count of a room (later, if Redis is away now)."""
-        keys = _keys(code)
+        keys = room_keys(code)
         try:
             await self.scripts["leave"](keys=[keys["viewers"], keys["channel"]],
                                         args=[self.worker, count, self.ttl, self.notice])
@@ -282,7 +177,7 @@ class RedisRoomHub(RoomHub):
 
     async def _remote_viewers(self, code: str) -> int:
         """The room's viewers on the other (living) workers."""
-        keys = _keys(code)
+        keys = room_keys(code)
         total, own = await self._call(self.scripts["count"](
             keys=[keys["viewers"], WORKERS], args=[self.worker]))
         return max(0, int(total) - int(own))
@@ -311,8 +206,8 @@ class RedisRoomHub(RoomHub):
 
     async def end(self, code: str, reason: str = "the presenter ended the presentation") -> None:
         self._stop_draining(code)  # else its next publish would write the deleted keys back
-        keys = _keys(code)
-        closing = json.dumps({"type": "_closed", "reason": reason})
+        keys = room_keys(code)
+        closing = encode({"type": "_closed", "reason": reason})
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.publish(keys["channel"], f"{self.worker}|0|{closing}")
             pipe.delete(*[k for name, k in keys.items() if name != "channel"])
@@ -328,25 +223,17 @@ class RedisRoomHub(RoomHub):
         try:
             codes = await self.redis.zrangebyscore(ROOMS, 0, time.time() - self.ttl)
             for code in codes:
-                if not await self.redis.exists(_keys(code)["room"]):
+                if not await self.redis.exists(room_keys(code)["room"]):
                     await self.redis.zrem(ROOMS, code)
             # Each worker checks its own mirrors: the worker that removed a code above is only
             # one of those whose viewers watch that room.
             for code, room in list(self.rooms.items()):
                 if room.presenters > 0:
-                    await self._keep_alive(code)
-                elif not await self.redis.exists(_keys(code)["room"]):
+                    await keep_alive(self.redis, code, self.ttl)
+                elif not await self.redis.exists(room_keys(code)["room"]):
                     self._drop(code, "idle for too long", "room_expired")
         except (RedisError, OSError) as exc:
             log.warning("redis unavailable while expiring rooms: %s", exc)
-
-    async def _keep_alive(self, code: str) -> None:
-        keys = _keys(code)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for key in ("room", "history", "seq", "details", "state", "viewers"):
-                pipe.expire(keys[key], self.ttl)
-            pipe.zadd(ROOMS, {code: time.time()}, xx=True)
-            await pipe.execute()
 
     async def close(self) -> None:
         for task in [*self.listeners.values(), *self.publishers.values(),
@@ -358,7 +245,7 @@ class RedisRoomHub(RoomHub):
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.hdel(WORKERS, self.worker)
                 for code in {*self.rooms, *self.owed}:
-                    pipe.hdel(_keys(code)["viewers"], self.worker)
+                    pipe.hdel(room_keys(code)["viewers"], self.worker)
                 await pipe.execute()
             await self.redis.aclose()
 
@@ -379,7 +266,7 @@ class RedisRoomHub(RoomHub):
         room = self.rooms.get(code)
         if room is not None:
             return room
-        keys = _keys(code)
+        keys = room_keys(code)
         pubsub = self.redis.pubsub()
         await self._call(pubsub.subscribe(keys["channel"]))
         try:
@@ -398,12 +285,12 @@ class RedisRoomHub(RoomHub):
         last = 0
         for envelope in history:
             _, seq, text = envelope.split("|", 2)
-            room.deliver(json.loads(text), text)
+            room.deliver(decode(text), text)
             last = int(seq)
         for text in details.values():
-            room.deliver(json.loads(text), text)
+            room.deliver(decode(text), text)
         if state:
-            room.deliver(json.loads(state), state)
+            room.deliver(decode(state), state)
         self.rooms[code] = room
         self.listeners[code] = asyncio.create_task(self._listen(room, pubsub, last))
         return room
@@ -415,7 +302,7 @@ class RedisRoomHub(RoomHub):
                 if item.get("type") != "message":
                     continue
                 worker, seq_text, text = item["data"].split("|", 2)
-                message = json.loads(text)
+                message = decode(text)
                 kind = message.get("type")
                 if kind == "_viewers":
                     self._stale(room)
@@ -464,53 +351,14 @@ class RedisRoomHub(RoomHub):
         queue: asyncio.Queue = asyncio.Queue()
         self.outboxes[code] = queue
         after = self.draining.get(code)  # presenting again: the old queue goes out first
-        self.publishers[code] = asyncio.create_task(self._publish(code, queue, after))
+        self.publishers[code] = asyncio.create_task(publish(
+            self.redis, code, queue, self.worker, self.ttl,
+            self.room_limits["max_history_bytes"], after))
 
         def sink(message: dict[str, Any], text: str) -> None:
             queue.put_nowait((message["type"], message.get("run"), text))
 
         return sink
-
-    async def _publish(self, code: str, queue: asyncio.Queue,
-                       after: asyncio.Task | None = None) -> None:
-        """Give each message a sequence number, record it in Redis and publish it, in order
-        (after the room's previous publisher, `after`, has finished)."""
-        keys = _keys(code)
-        append = self.redis.register_script(APPEND_HISTORY)
-        bounds = (self.room_limits["max_history_bytes"], MAX_HISTORY)
-        if after is not None:
-            try:
-                await asyncio.wait({after})
-            except asyncio.CancelledError:
-                after.cancel()  # this room's publishing stops: the earlier one's too
-                raise
-        while True:
-            item = await queue.get()
-            if item is None:  # the room was dropped here: all it queued has been published
-                return
-            kind, run, text = item
-            try:
-                seq = await self.redis.incr(keys["seq"])
-                envelope = f"{self.worker}|{seq}|{text}"
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    if kind == "started":
-                        pipe.delete(keys["history"], keys["history_bytes"], keys["details"],
-                                    keys["state"])
-                    if kind == "detail":
-                        pipe.hset(keys["details"], run or "", text)
-                    elif kind == "state":
-                        pipe.set(keys["state"], text)
-                    else:
-                        await append(keys=[keys["history"], keys["history_bytes"]],
-                                     args=[envelope, *bounds], client=pipe)
-                    for key in ("room", "history", "history_bytes", "seq", "details", "state"):
-                        pipe.expire(keys[key], self.ttl)
-                    pipe.zadd(ROOMS, {code: time.time()}, xx=True)  # never brings one back
-                    pipe.publish(keys["channel"], envelope)
-                    await pipe.execute()
-            except (RedisError, OSError) as exc:
-                # The presenter's session goes on; only the other workers' viewers lose the room.
-                log.warning("room %s: publishing to Redis failed: %s", code, exc)
 
     def _drained(self, code: str, task: asyncio.Task) -> None:
         if self.draining.get(code) is task:

@@ -15,23 +15,17 @@ of each run is thinned to every other point, as a session's is.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import logging
-import secrets
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core.frames import PendingFrame
 from app.core.history import thin
 from app.core.settings import Settings
 from app.core.wire import encode
+from app.rooms.codes import token_matches
 
-log = logging.getLogger("descent.rooms")
-
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read off a projector
-CODE_LENGTH = 5
 MAX_BACKLOG = 512  # messages queued for one viewer before it is resynchronised (or bytes:)
 BACKLOG_BYTES = Settings().max_viewer_backlog_mb * 2**20  # beyond the run so far it was sent
 HISTORY_BYTES = Settings().max_room_history_mb * 2**20  # per room; older points thinned beyond
@@ -42,18 +36,6 @@ SNAPSHOT_FRAME_POINTS = 5000  # points per frame in a late joiner's snapshot, at
 SNAPSHOT_FRAME_BYTES = 2**20  # ... and about this many characters
 FLUSH_EVERY = 0.066  # seconds: viewers get the presenter's frames merged, ~15 per second
 BROADCAST = frozenset({"started", "surface", "frame", "detail", "state", "done"})
-
-
-def _hash(token: str) -> bytes:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
-
-
-class RoomError(Exception):
-    """A refused room operation; `code` for the page, the message says why."""
-
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(eq=False)
@@ -122,8 +104,7 @@ class Room:
     remote_viewers: int = 0  # viewers of this room in other processes (Redis mode)
     _snapshot: list[str] | None = None
     _snapshot_bytes: int = 0
-    _pending: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    _pending_t: float | None = None
+    _pending: PendingFrame = field(default_factory=PendingFrame)  # frames merged, not yet sent
     _pending_generation: Any = None
     _pending_thinned: bool = False
     _flush_handle: asyncio.TimerHandle | None = None
@@ -134,7 +115,7 @@ class Room:
 
     def check(self, token: str) -> bool:
         """Does `token` open this room? (constant-time comparison of hashes)"""
-        return hmac.compare_digest(self.token_hash, _hash(token))
+        return token_matches(self.token_hash, token)
 
     def touch(self) -> None:
         self.last_active = time.monotonic()
@@ -153,12 +134,11 @@ class Room:
         if kind == "frame":
             if message.get("thinned"):  # a session's history, thinned by its own bound
                 self._pending_thinned = True
-            if self._pending_t is None:
-                self._pending_t, self._pending_generation = message["t"], message["generation"]
+            if self._pending.t is None:
+                self._pending_generation = message["generation"]
                 loop = asyncio.get_running_loop()
                 self._flush_handle = loop.call_later(FLUSH_EVERY, self.flush)
-            for name, pts in message["runs"].items():
-                self._pending.setdefault(name, []).extend(pts)
+            self._pending.add(message["runs"], message["t"])
             return
         self.flush()
         self._emit(message, text)
@@ -168,10 +148,9 @@ class Room:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
-        if self._pending_t is None:
+        if self._pending.t is None:
             return
-        runs, t = self._pending, self._pending_t
-        self._pending, self._pending_t = {}, None
+        runs, t = self._pending.take()
         generation, thinned = self._pending_generation, self._pending_thinned
         self._pending_thinned = False
         frame = {"type": "frame", "generation": generation, "t": t, "runs": runs}
@@ -324,95 +303,6 @@ class Room:
 
 
 
-class RoomHub:
-    """Every room of this process (the embedded default): create, present, join, expire.
-
-    The methods are coroutines so that `RedisRoomHub`, which shares rooms between processes,
-    is a drop-in replacement.
-    """
-
-    def __init__(self, max_rooms: int, max_viewers: int, idle_seconds: float,
-                 max_history_bytes: int = HISTORY_BYTES,
-                 max_backlog_bytes: int = BACKLOG_BYTES) -> None:
-        self.rooms: dict[str, Room] = {}
-        self.max_rooms, self.max_viewers, self.idle_seconds = max_rooms, max_viewers, idle_seconds
-        self.room_limits = {"max_history_bytes": max_history_bytes,
-                            "max_backlog_bytes": max_backlog_bytes}
-
-    def _too_many(self) -> RoomError:
-        return RoomError(
-            f"room limit reached: this server hosts at most {self.max_rooms} rooms "
-            "(DESCENT_MAX_ROOMS); end a presentation or wait for idle rooms to expire",
-            "too_many_rooms",
-        )
-
-    def _full(self, code: str) -> RoomError:
-        return RoomError(
-            f"room {code} is full: at most {self.max_viewers} viewers "
-            "(DESCENT_MAX_VIEWERS_PER_ROOM)",
-            "room_full",
-        )
-
-    async def create(self) -> tuple[str, str]:
-        """A new room's code and its token (shown once, to the presenter)."""
-        await self.expire()
-        if len(self.rooms) >= self.max_rooms:
-            raise self._too_many()
-        code = new_code(self.rooms)
-        token = secrets.token_urlsafe(24)
-        self.rooms[code] = Room(code=code, token_hash=_hash(token), **self.room_limits)
-        log.info("room %s created (%d rooms)", code, len(self.rooms))
-        return code, token
-
-    def _get(self, code: str) -> Room:
-        room = self.rooms.get(normalise_code(code))
-        if room is None:
-            raise RoomError(f"no room {code!r}: it ended or expired", "unknown_room")
-        return room
-
-    async def present(self, code: str, token: str) -> Room:
-        """The room, for a presenter who holds its token."""
-        await self.expire()
-        room = self._get(code)
-        if not room.check(token):
-            raise RoomError("wrong token for this room", "bad_token")
-        room.presenters += 1
-        room.touch()
-        return room
-
-    def unpresent(self, room: Room) -> None:
-        room.presenters -= 1
-
-    async def join(self, code: str, viewer: Viewer) -> Room:
-        """Add a viewer to a room (refused with a reason when it does not exist or is full)."""
-        await self.expire()
-        room = self._get(code)
-        if len(room.viewers) >= self.max_viewers:
-            raise self._full(room.code)
-        room.join(viewer)
-        return room
-
-    async def leave(self, room: Room, viewer: Viewer) -> None:
-        room.leave(viewer)
-
-    async def end(self, code: str, reason: str = "the presenter ended the presentation") -> None:
-        room = self.rooms.pop(code, None)
-        if room is not None:
-            room.close(reason)
-            log.info("room %s ended: %s", code, reason)
-
-    async def expire(self) -> None:
-        """Close rooms idle for longer than the idle timeout."""
-        now = time.monotonic()
-        for code, room in list(self.rooms.items()):
-            idle = now - room.last_active
-            if idle > self.idle_seconds and room.presenters == 0:
-                await self.end(code, f"idle for {int(idle)} s")
-
-    async def close(self) -> None:
-        """Nothing to release in-process."""
-
-
 def frame_text(generation: Any, t: float, runs: dict[str, list[str]],
                thinned: bool = False) -> str:
     """A frame's JSON made of its points' JSON texts (each point is encoded once)."""
@@ -421,16 +311,3 @@ def frame_text(generation: Any, t: float, runs: dict[str, list[str]],
         head["thinned"] = True
     body = ",".join(f"{encode(name)}:[{','.join(pts)}]" for name, pts in runs.items())
     return f'{encode(head)[:-1]},"runs":{{{body}}}}}'
-
-
-def new_code(taken: Any) -> str:
-    """A fresh room code: short, unambiguous letters and digits."""
-    while True:
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        if code not in taken:
-            return code
-
-
-def normalise_code(code: str) -> str:
-    """Room codes are case-insensitive for people typing them."""
-    return code.strip().upper()

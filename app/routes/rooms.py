@@ -7,11 +7,14 @@ from fastapi import APIRouter, HTTPException, Request, WebSocket
 from fastapi.responses import HTMLResponse
 from starlette.websockets import WebSocketDisconnect
 
-from app.live.session import TOO_MANY_MESSAGES, RateLimit
-from app.rooms.room import RoomError, Viewer, normalise_code
+from app.core.security import origin_refusal
+from app.live.messages import TOO_MANY_MESSAGES, RateLimit
+from app.rooms.codes import normalise_code
+from app.rooms.hub import RoomError
+from app.rooms.room import Viewer
 from app.routes.vendor import PLOTLY_URL, PLOTLY_VERSION
-from app.server.connections import FORBIDDEN, origin_refusal
-from app.share.links import reachable_base_url
+from app.server.connections import FORBIDDEN
+from app.share.address import reachable_base_url
 
 router = APIRouter()
 

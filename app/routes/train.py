@@ -6,7 +6,8 @@ from fastapi import APIRouter, HTTPException, Request, WebSocket
 from fastapi.responses import Response
 
 from app.core.schemas import TrainConfig
-from app.export.compute import compute, json_chunks, plan
+from app.export.compute import compute, plan
+from app.export.formats import json_chunks
 from app.live.session import serve_session
 from app.server.heavy import accepts_gzip, heavy_response, heavy_work
 

@@ -22,7 +22,8 @@ from test_train_socket import Client, points_by_run
 
 from app.core.settings import Settings
 from app.core.wire import encode
-from app.rooms.redis_hub import RedisRoomHub, _keys
+from app.rooms.redis_hub import RedisRoomHub
+from app.rooms.redis_store import room_keys as _keys
 from app.rooms.room import Room
 from app.rooms.room import Viewer as RoomViewer
 

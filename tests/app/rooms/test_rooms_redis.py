@@ -25,8 +25,9 @@ from test_rooms import (
 from test_train_socket import Client, points_by_run
 from websockets.exceptions import ConnectionClosed
 
-from app.rooms.redis_hub import RedisRoomHub, _keys
-from app.rooms.room import RoomError
+from app.rooms.hub import RoomError
+from app.rooms.redis_hub import RedisRoomHub
+from app.rooms.redis_store import room_keys as _keys
 from app.rooms.room import Viewer as RoomViewer
 
 
