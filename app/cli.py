@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 
 from app.core.settings import LOG_LEVELS, Settings
 from app.server.protocols import MAX_HEAD_BYTES, raise_open_file_limit, ws_max_size
+from app.share.address import ALL_INTERFACES, lan_addresses
 
-ALL_INTERFACES = ("0.0.0.0", "::")
 # Seconds uvicorn waits, on shutdown, for requests and sockets still open before it cancels
 # them; app.server.protocols aborts the connections that have not drained before that.
 GRACEFUL_SHUTDOWN_SECONDS = 2
@@ -55,25 +55,6 @@ def _workers(text: str) -> int:
     if not 1 <= value <= 64:
         raise argparse.ArgumentTypeError(f"must be an integer in [1, 64], got {text!r}")
     return value
-
-
-def lan_addresses() -> list[str]:
-    """This machine's non-loopback IPv4 addresses, found without sending any packet."""
-    found: set[str] = set()
-    try:
-        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
-            found.add(str(info[4][0]))
-    except OSError:
-        pass
-    # connect() on a UDP socket only picks the outgoing interface: nothing is sent.
-    # 192.0.2.1 is TEST-NET-1, a documentation address.
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(("192.0.2.1", 9))
-            found.add(s.getsockname()[0])
-    except OSError:
-        pass
-    return sorted(a for a in found if not a.startswith("127.") and a != "0.0.0.0")
 
 
 def _url(host: str, port: int) -> str:

@@ -1,4 +1,4 @@
-"""Share links: a whole TrainConfig in the page's URL query, and an address students can reach.
+"""Share links: a whole TrainConfig in the page's URL query (the address: app/share/address.py).
 
 The query uses the config's field names as keys, in the model's field order::
 
@@ -20,17 +20,15 @@ character, spaces and Korean included, only gets the URL's ordinary encoding
 
 Reading a link never raises: a value that is bad, unknown or out of range falls back to its
 default and yields a `Notice` naming the field, the value and the reason. The bounds are
-TrainConfig's own (app/schemas.py): each field is validated alone, then the combination.
+TrainConfig's own (app/core/schemas.py): each field is validated alone, then the combination.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote
 
 from pydantic import BaseModel, ValidationError
 
@@ -52,7 +50,6 @@ _URL_SAFE = ",:="
 _NAME_ESCAPES = {"%": "%25", ",": "%2C", ":": "%3A"}
 _NULLABLE = frozenset({"noise", "n_classes", "loss", "target_loss", "patience"})
 _RUN_OPTIONS = ("lr", "update")
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
 @dataclass(frozen=True)
@@ -293,99 +290,6 @@ def preferred_language(accept_language: str | None) -> str:
         best[primary] = max(best.get(primary, (0.0, 0)), (q, -position))
     ko, en = best.get("ko", (0.0, 0)), best.get("en", (0.0, 0))
     return "ko" if ko[0] > 0 and ko > en else "en"
-
-
-# -- a reachable address -----------------------------------------------------------------------
-def _is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _listens_on_network(bind_host: str) -> bool:
-    """True when the server accepts connections from other machines."""
-    return not _is_loopback(bind_host)
-
-
-def _usable(address: str | None) -> bool:
-    return bool(address) and not _is_loopback(address) and address not in ("0.0.0.0", "::")
-
-
-def lan_address() -> str | None:
-    """This machine's LAN IPv4 address, found without sending a packet (None if there is none)."""
-    try:
-        # connect() on a UDP socket only picks the outgoing interface: nothing is sent.
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(("10.255.255.255", 1))
-            address = s.getsockname()[0]
-        if _usable(address):
-            return address
-    except OSError:
-        pass
-    try:
-        address = socket.gethostbyname(socket.gethostname())
-    except OSError:
-        return None
-    return address if _usable(address) else None
-
-
-def _netloc(host: str, port: int | None) -> str:
-    host = f"[{host}]" if ":" in host and not host.startswith("[") else host
-    return host if port is None else f"{host}:{port}"
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
-
-
-def _own_name(host: str, settings: Any, lan: str | None) -> bool:
-    """True when `host`, a Host header's name, is one of this server's own.
-
-    An IP address counts: a browser sent it because it connected to that address (a name can
-    be an attacker's, pointed at this server by DNS rebinding). Names: loopback ones, the
-    configured host, the machine's name, DESCENT_ALLOWED_ORIGINS' hosts, and any name a
-    trusted proxy passes on (DESCENT_TRUST_PROXY_HEADERS).
-    """
-    host = host.lower()
-    if not host or _is_loopback(host) or _is_ip(host) or settings.trust_proxy_headers:
-        return True
-    names = {settings.host.lower(), socket.gethostname().lower(), (lan or "").lower()}
-    names |= {(urlsplit(origin).hostname or "").lower() for origin in settings.allowed_origins}
-    return host in names
-
-
-def reachable_base_url(
-    request: Any, settings: Any, find_lan: Callable[[], str | None] = lan_address
-) -> str:
-    """The request's base URL (no trailing "/"), with a loopback host swapped for the LAN address
-    when the server listens on the network, so links and QR codes work on students' devices.
-
-    A Host header that names none of this server's own names (`_own_name`) is not copied: the
-    address the connection reached (the scope's `server`) stands in for it.
-    """
-    base = request.base_url
-    host, port, path = base.hostname or "", base.port, base.path.rstrip("/")
-    lan = None
-    if _listens_on_network(settings.host):
-        lan = find_lan() if settings.host in ("0.0.0.0", "::") else settings.host
-    if not _own_name(host, settings, lan):
-        server = request.scope.get("server") or (settings.host, settings.port)
-        host, port = str(server[0]), server[1]
-        if host in ("0.0.0.0", "::") or port is None:  # a Unix socket, or no address known
-            host, port = "127.0.0.1", settings.port
-        if port == {"http": 80, "https": 443}.get(base.scheme):
-            port = None
-    if _is_loopback(host) and lan:
-        host = lan
-    return f"{base.scheme}://{_netloc(host, port)}{path}"
 
 
 def share_url(base_url: str, config: TrainConfig, options: PageOptions | None = None) -> str:

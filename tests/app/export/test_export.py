@@ -12,9 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from websockets.sync.client import connect
 
+from app.core.colors import RUN_COLORS
 from app.core.schemas import TrainConfig
 from app.core.settings import Settings
-from app.export.compute import FORMAT, RUN_COLORS, load_export
+from app.export.compute import FORMAT
+from app.export.validate import load_export
 from app.live.race import Race
 from app.main import create_app
 

@@ -25,14 +25,13 @@ from app.core.settings import Settings
 from app.main import create_app
 from app.routes.classroom import MAX_QR_CHARS
 from app.routes.pages import link_context
+from app.share.address import lan_address, reachable_base_url
 from app.share.links import (
     MAX_VALUE_CHARS,
     config_to_query,
-    lan_address,
     parse_query,
     preferred_language,
     query_to_config,
-    reachable_base_url,
 )
 from engine.datasets import DATASETS, LIMITS
 from engine.layers import ACTIVATIONS
