@@ -1,5 +1,6 @@
-"""Security headers on every HTTP response, and the Origin check of state-changing requests
-(pure ASGI middlewares: WebSockets pass through; the sockets check their Origin themselves).
+"""Security headers on every HTTP response, and the Origin rule: a browser's `Origin` must be
+this server's own (or a configured one). `OriginCheck` applies it to state-changing requests
+(pure ASGI middlewares: WebSockets pass through; the sockets call `origin_refusal` themselves).
 
 The Content-Security-Policy is one the page itself satisfies: scripts only from this origin
 (plotly.js needs 'unsafe-eval'), inline styles allowed (plotly.js sets them), sockets to this
@@ -8,12 +9,13 @@ origin, no framing by other sites.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.settings import Settings
-from app.server.connections import origin_refusal
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -34,6 +36,48 @@ HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 ]
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_HTTP_SCHEMES = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
+
+
+def _origin_key(scheme: str, netloc: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an origin, the port filled in, or None if it is not one."""
+    try:
+        parts = urlsplit(f"{scheme}://{netloc}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if not host or scheme not in _DEFAULT_PORTS:
+        return None
+    return scheme, host, port if port is not None else _DEFAULT_PORTS[scheme]
+
+
+def own_origin(conn: HTTPConnection, trust_proxy_headers: bool) -> tuple[str, str, int] | None:
+    """This server's origin as the client reached it: the scope's scheme and the Host header,
+    or X-Forwarded-Proto and X-Forwarded-Host when forwarded headers are trusted."""
+    scheme = _HTTP_SCHEMES.get(conn.scope.get("scheme", "http"), "http")
+    host = conn.headers.get("host", "")
+    if trust_proxy_headers:
+        scheme = conn.headers.get("x-forwarded-proto", scheme).split(",")[0].strip().lower()
+        host = conn.headers.get("x-forwarded-host", host).split(",")[0].strip()
+    return _origin_key(scheme, host)
+
+
+def origin_refusal(conn: HTTPConnection, settings: Settings) -> str | None:
+    """Why this socket's or request's Origin is refused, or None when it is allowed: the same
+    scheme, host and port as this server, or one of DESCENT_ALLOWED_ORIGINS."""
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return None  # not a browser: a script or a test client
+    if origin in settings.allowed_origins:
+        return None
+    scheme, _, netloc = origin.partition("://")
+    theirs = _origin_key(scheme.lower(), netloc)
+    if theirs is not None and theirs == own_origin(conn, settings.trust_proxy_headers):
+        return None
+    return f"origin {origin[:60]} is not allowed (DESCENT_ALLOWED_ORIGINS)"
 
 
 class SecurityHeaders:

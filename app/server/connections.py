@@ -1,9 +1,8 @@
-"""Every open WebSocket of this process: admission caps, the Origin check, shutdown.
+"""Every open WebSocket of this process: admission caps and shutdown.
 
 Training sessions are capped in all and per client address (a class behind one NAT address
-shares one). A browser's `Origin` must be this server's own (or a configured one), so another
-site cannot drive a student's browser into the playground; a script sends no Origin and is let
-in. On shutdown every socket gets a close frame with a reason before the server stops.
+shares one); each socket checks its Origin first (app/core/security.py). On shutdown every
+socket gets a close frame with a reason before the server stops.
 
 Forwarded headers count only when ``DESCENT_TRUST_PROXY_HEADERS=true``. ``descent-playground``
 then lets uvicorn take the client's address from X-Forwarded-For, and otherwise turns uvicorn's
@@ -21,12 +20,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from urllib.parse import urlsplit
 
-from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
-
-from app.core.settings import Settings
 
 log = logging.getLogger("descent.connections")
 
@@ -55,48 +50,6 @@ def counted_as(websocket: WebSocket, trust_proxy_headers: bool) -> tuple[str, ..
     if not trust_proxy_headers and "x-forwarded-for" in websocket.headers:
         return (address, UNTRUSTED_FORWARD)
     return (address,)
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-_HTTP_SCHEMES = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
-
-
-def _origin_key(scheme: str, netloc: str) -> tuple[str, str, int] | None:
-    """(scheme, host, port) of an origin, the port filled in, or None if it is not one."""
-    try:
-        parts = urlsplit(f"{scheme}://{netloc}")
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        return None
-    if not host or scheme not in _DEFAULT_PORTS:
-        return None
-    return scheme, host, port if port is not None else _DEFAULT_PORTS[scheme]
-
-
-def own_origin(conn: HTTPConnection, trust_proxy_headers: bool) -> tuple[str, str, int] | None:
-    """This server's origin as the client reached it: the scope's scheme and the Host header,
-    or X-Forwarded-Proto and X-Forwarded-Host when forwarded headers are trusted."""
-    scheme = _HTTP_SCHEMES.get(conn.scope.get("scheme", "http"), "http")
-    host = conn.headers.get("host", "")
-    if trust_proxy_headers:
-        scheme = conn.headers.get("x-forwarded-proto", scheme).split(",")[0].strip().lower()
-        host = conn.headers.get("x-forwarded-host", host).split(",")[0].strip()
-    return _origin_key(scheme, host)
-
-
-def origin_refusal(conn: HTTPConnection, settings: Settings) -> str | None:
-    """Why this socket's or request's Origin is refused, or None when it is allowed: the same
-    scheme, host and port as this server, or one of DESCENT_ALLOWED_ORIGINS."""
-    origin = conn.headers.get("origin")
-    if origin is None:
-        return None  # not a browser: a script or a test client
-    if origin in settings.allowed_origins:
-        return None
-    scheme, _, netloc = origin.partition("://")
-    theirs = _origin_key(scheme.lower(), netloc)
-    if theirs is not None and theirs == own_origin(conn, settings.trust_proxy_headers):
-        return None
-    return f"origin {origin[:60]} is not allowed (DESCENT_ALLOWED_ORIGINS)"
 
 
 class Connections:
