@@ -20,6 +20,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from engine.datasets import DATASETS, LIMITS
+from engine.descent import DEFAULT_RUNS as ENGINE_DEFAULT_RUNS
+from engine.descent import UPDATE_RULES
 from engine.layers import ACTIVATIONS
 from engine.losses import LOSSES, LOSSES_BY_TASK
 
@@ -80,7 +82,7 @@ class RunConfig(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=40)]
     batch_size: Int(1, 100_000) | None
     lr: Float(gt=0, le=MAX_LR) | None = None
-    update: Literal["sgd", "momentum", "adam"] = "sgd"
+    update: Literal[tuple(UPDATE_RULES)] = "sgd"  # type: ignore[valid-type]
 
     @field_validator("name")
     @classmethod
@@ -91,11 +93,9 @@ class RunConfig(_Strict):
         return name
 
 
-DEFAULT_RUNS = (
-    RunConfig(name="SGD", batch_size=1),
-    RunConfig(name="Mini-batch", batch_size=32),
-    RunConfig(name="Full batch", batch_size=None),
-)
+#: The engine's default contestants (SGD, mini-batch, full batch), as configs.
+DEFAULT_RUNS = tuple(RunConfig(name=run.name, batch_size=run.batch_size, lr=run.lr,
+                               update=run.update) for run in ENGINE_DEFAULT_RUNS)
 
 
 class TrainConfig(_Strict):
