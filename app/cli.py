@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 import webbrowser
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from app.core.settings import LOG_LEVELS, Settings
 from app.server.protocols import MAX_HEAD_BYTES, raise_open_file_limit, ws_max_size
@@ -21,14 +21,19 @@ from app.share.address import ALL_INTERFACES, lan_addresses
 GRACEFUL_SHUTDOWN_SECONDS = 2
 
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        port = 0
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"must be an integer in [1, 65535], got {text!r}")
-    return port
+def _int_between(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse type: an integer in [lo, hi], refused naming the range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = lo - 1
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be an integer in [{lo}, {hi}], got {text!r}")
+        return value
+
+    return parse
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -38,23 +43,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         epilog="Defaults come from DESCENT_HOST, DESCENT_PORT and DESCENT_LOG_LEVEL.",
     )
     parser.add_argument("--host", help="address to listen on; 0.0.0.0 for the whole LAN")
-    parser.add_argument("--port", type=_port, help="TCP port (default 8000)")
+    parser.add_argument("--port", type=_int_between(1, 65535), help="TCP port (default 8000)")
     parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.lower)
     parser.add_argument("--open", action="store_true", help="open the page in a web browser")
-    parser.add_argument("--workers", type=_workers, default=1,
+    parser.add_argument("--workers", type=_int_between(1, 64), default=1,
                         help="worker processes (default 1); more than one needs REDIS_URL, "
                              "so that presenter rooms are shared between them")
     return parser.parse_args(argv)
-
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError(f"must be an integer in [1, 64], got {text!r}")
-    return value
 
 
 def _url(host: str, port: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -194,12 +195,7 @@ def _refusal(exc: ValidationError) -> ValueError:
 
 def load_export(data: Any, limits: Settings = DEFAULT_LIMITS) -> SavedExport:
     """`data` (parsed JSON) as an export the page can replay; else ValueError saying why."""
-    try:
-        saved = SavedExport.model_validate(data)
-    except ValidationError as exc:
-        raise _refusal(exc) from None
-    _check_together(saved, limits)
-    return saved
+    return _checked(SavedExport.model_validate, data, limits)
 
 
 def parse_upload(body: bytes, limits: Settings = DEFAULT_LIMITS) -> SavedExport:
@@ -209,8 +205,13 @@ def parse_upload(body: bytes, limits: Settings = DEFAULT_LIMITS) -> SavedExport:
         body.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError("the file is not UTF-8 text") from None
+    return _checked(SavedExport.model_validate_json, body, limits)
+
+
+def _checked(validate: Callable[[Any], SavedExport], data: Any, limits: Settings) -> SavedExport:
+    """`validate(data)`, each field and then the sections together; ValueError saying why."""
     try:
-        saved = SavedExport.model_validate_json(body)
+        saved = validate(data)
     except ValidationError as exc:
         raise _refusal(exc) from None
     _check_together(saved, limits)
