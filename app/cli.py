@@ -98,7 +98,7 @@ def server_options(settings: Settings, environ: Mapping[str, str] | None = None)
         # A frame past the message cap (and its slack) is refused before it is buffered.
         "ws_max_size": ws_max_size(settings.max_message_bytes),
         # The request-head deadline and size, the per-client connection cap, the abort of
-        # connections that do not drain on shutdown (app/server.py).
+        # connections that do not drain on shutdown (app/server/protocols.py).
         "http": "app.server.protocols:HttpProtocol",
         "ws": "app.server.protocols:WebSocketProtocol",
         "h11_max_incomplete_event_size": MAX_HEAD_BYTES,  # the same bound if h11 is chosen

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from pydantic import ValidationError
+from starlette.websockets import WebSocket
 
 from app.core.schemas import MESSAGES, echo, first_error
 from app.core.settings import Settings
@@ -52,6 +53,18 @@ class RateLimit:
         return (f"too many messages: at most {self.rate} per second (bursts of {self.burst}; "
                 "DESCENT_MAX_MESSAGES_PER_SECOND, DESCENT_MAX_MESSAGE_BURST); this one was "
                 "ignored")
+
+
+async def receive_within(websocket: WebSocket, limit: RateLimit) -> dict[str, Any] | None:
+    """The client's next `websocket.receive` event, `limit.refused` > 0 if it came too fast;
+    None once the client left, or sent too fast for too long (then closed, saying so)."""
+    raw = await websocket.receive()
+    if raw["type"] == "websocket.disconnect":
+        return None
+    if not limit.allow() and limit.exhausted:
+        await websocket.close(code=1008, reason=TOO_MANY_MESSAGES)
+        return None
+    return raw
 
 
 class ClientError(Exception):

@@ -23,7 +23,7 @@ from app.core.schemas import TrainConfig
 from app.core.security import origin_refusal
 from app.core.settings import Settings
 from app.core.wire import encode
-from app.live.messages import TOO_MANY_MESSAGES, ClientError, RateLimit, parse
+from app.live.messages import ClientError, RateLimit, parse, receive_within
 from app.live.pacer import Pacer
 from app.live.presenting import Presenting
 from app.live.race import Race, TooManyIterations
@@ -102,14 +102,8 @@ class Session:
     # -- the receiver ----------------------------------------------------------------------
     async def receive_loop(self) -> None:
         limit = RateLimit(self.settings)
-        while True:
-            raw = await self.ws.receive()
-            if raw["type"] == "websocket.disconnect":
-                return
-            if not limit.allow():
-                if limit.exhausted:
-                    await self.ws.close(code=1008, reason=TOO_MANY_MESSAGES)
-                    return
+        while (raw := await receive_within(self.ws, limit)) is not None:
+            if limit.refused:  # ignored, and said so now and then
                 if limit.refused == 1 or limit.refused % 50 == 0:
                     await self.error(limit.refusal(), "rate_limited", limit=limit.rate)
                 continue

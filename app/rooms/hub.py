@@ -51,6 +51,12 @@ class RoomHub:
             "room_full",
         )
 
+    def _unknown(self, code: str) -> RoomError:
+        return RoomError(f"no room {code!r}: it ended or expired", "unknown_room")
+
+    def _wrong_token(self) -> RoomError:
+        return RoomError("wrong token for this room", "bad_token")
+
     async def create(self) -> tuple[str, str]:
         """A new room's code and its token (shown once, to the presenter)."""
         await self.expire()
@@ -65,7 +71,7 @@ class RoomHub:
     def _get(self, code: str) -> Room:
         room = self.rooms.get(normalise_code(code))
         if room is None:
-            raise RoomError(f"no room {code!r}: it ended or expired", "unknown_room")
+            raise self._unknown(code)
         return room
 
     async def present(self, code: str, token: str) -> Room:
@@ -73,7 +79,7 @@ class RoomHub:
         await self.expire()
         room = self._get(code)
         if not room.check(token):
-            raise RoomError("wrong token for this room", "bad_token")
+            raise self._wrong_token()
         room.presenters += 1
         room.touch()
         return room

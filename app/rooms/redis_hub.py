@@ -117,14 +117,14 @@ class RedisRoomHub(RoomHub):
     async def _stored_hash(self, code: str) -> str:
         stored = await self._call(self.redis.hget(room_keys(code)["room"], "token"))
         if stored is None:
-            raise RoomError(f"no room {code!r}: it ended or expired", "unknown_room")
+            raise self._unknown(code)
         return stored
 
     async def present(self, code: str, token: str) -> Room:
         code = normalise_code(code)
         stored = await self._stored_hash(code)
         if not token_matches(bytes.fromhex(stored), token):
-            raise RoomError("wrong token for this room", "bad_token")
+            raise self._wrong_token()
         room = await self._attach(code, stored)
         room.presenters += 1
         if not room.sinks:
@@ -148,7 +148,7 @@ class RedisRoomHub(RoomHub):
             keys=[keys["room"], keys["viewers"], WORKERS, keys["channel"]],
             args=[self.worker, self.max_viewers, self.ttl, int(self.lease * 1000), self.notice]))
         if not stored:
-            raise RoomError(f"no room {code!r}: it ended or expired", "unknown_room")
+            raise self._unknown(code)
         if not admitted:
             raise self._full(code)
         try:

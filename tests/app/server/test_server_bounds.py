@@ -1,4 +1,4 @@
-"""What the server bounds below the routes (issue 10, points 3, 4 and 11; app/server.py).
+"""What the server bounds below the routes (issue 10, points 3, 4 and 11; app/server/protocols.py).
 
 Real servers: `python -m app.cli` (what the Docker image runs) unless a test is about
 ``uvicorn app.main:app``. Clients on other loopback addresses (127.0.0.2, ...) stand for other
