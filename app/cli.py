@@ -10,25 +10,30 @@ import sys
 import threading
 import time
 import webbrowser
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from app.server import MAX_HEAD_BYTES, raise_open_file_limit, ws_max_size
-from app.settings import LOG_LEVELS, Settings
+from app.core.settings import LOG_LEVELS, Settings
+from app.server.protocols import MAX_HEAD_BYTES, raise_open_file_limit, ws_max_size
+from app.share.address import ALL_INTERFACES, lan_addresses
 
-ALL_INTERFACES = ("0.0.0.0", "::")
 # Seconds uvicorn waits, on shutdown, for requests and sockets still open before it cancels
-# them; app.server aborts the connections that have not drained before that.
+# them; app.server.protocols aborts the connections that have not drained before that.
 GRACEFUL_SHUTDOWN_SECONDS = 2
 
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        port = 0
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"must be an integer in [1, 65535], got {text!r}")
-    return port
+def _int_between(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse type: an integer in [lo, hi], refused naming the range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = lo - 1
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be an integer in [{lo}, {hi}], got {text!r}")
+        return value
+
+    return parse
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -38,42 +43,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         epilog="Defaults come from DESCENT_HOST, DESCENT_PORT and DESCENT_LOG_LEVEL.",
     )
     parser.add_argument("--host", help="address to listen on; 0.0.0.0 for the whole LAN")
-    parser.add_argument("--port", type=_port, help="TCP port (default 8000)")
+    parser.add_argument("--port", type=_int_between(1, 65535), help="TCP port (default 8000)")
     parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.lower)
     parser.add_argument("--open", action="store_true", help="open the page in a web browser")
-    parser.add_argument("--workers", type=_workers, default=1,
+    parser.add_argument("--workers", type=_int_between(1, 64), default=1,
                         help="worker processes (default 1); more than one needs REDIS_URL, "
                              "so that presenter rooms are shared between them")
     return parser.parse_args(argv)
-
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError(f"must be an integer in [1, 64], got {text!r}")
-    return value
-
-
-def lan_addresses() -> list[str]:
-    """This machine's non-loopback IPv4 addresses, found without sending any packet."""
-    found: set[str] = set()
-    try:
-        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
-            found.add(str(info[4][0]))
-    except OSError:
-        pass
-    # connect() on a UDP socket only picks the outgoing interface: nothing is sent.
-    # 192.0.2.1 is TEST-NET-1, a documentation address.
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(("192.0.2.1", 9))
-            found.add(s.getsockname()[0])
-    except OSError:
-        pass
-    return sorted(a for a in found if not a.startswith("127.") and a != "0.0.0.0")
 
 
 def _url(host: str, port: int) -> str:
@@ -122,9 +98,9 @@ def server_options(settings: Settings, environ: Mapping[str, str] | None = None)
         # A frame past the message cap (and its slack) is refused before it is buffered.
         "ws_max_size": ws_max_size(settings.max_message_bytes),
         # The request-head deadline and size, the per-client connection cap, the abort of
-        # connections that do not drain on shutdown (app/server.py).
-        "http": "app.server:HttpProtocol",
-        "ws": "app.server:WebSocketProtocol",
+        # connections that do not drain on shutdown (app/server/protocols.py).
+        "http": "app.server.protocols:HttpProtocol",
+        "ws": "app.server.protocols:WebSocketProtocol",
         "h11_max_incomplete_event_size": MAX_HEAD_BYTES,  # the same bound if h11 is chosen
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
     }

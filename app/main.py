@@ -15,13 +15,14 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from app import errors
-from app.connections import Connections
-from app.paths import STATIC_DIR, TEMPLATES_DIR
-from app.rooms import RoomHub
+from app.core import errors
+from app.core.paths import STATIC_DIR, TEMPLATES_DIR
+from app.core.security import OriginCheck, SecurityHeaders
+from app.core.settings import Settings
+from app.rooms.hub import RoomHub
 from app.routes import api, classroom, pages, rooms, train, vendor
-from app.security import OriginCheck, SecurityHeaders
-from app.server import (
+from app.server.connections import Connections
+from app.server.protocols import (
     GATE,
     ConnectionGate,
     HeadAsGet,
@@ -29,7 +30,6 @@ from app.server import (
     quiet_invalid_utf8,
     raise_open_file_limit,
 )
-from app.settings import Settings
 
 log = logging.getLogger("descent")
 
@@ -63,14 +63,14 @@ def make_room_hub(settings: Settings) -> RoomHub:
     in_bytes = {"max_history_bytes": settings.max_room_history_mb * 2**20,
                 "max_backlog_bytes": settings.max_viewer_backlog_mb * 2**20}
     if settings.redis_url:
-        from app.rooms_redis import RedisRoomHub
+        from app.rooms.redis_hub import RedisRoomHub
 
         return RedisRoomHub(settings.redis_url, *limits, **in_bytes)
     return RoomHub(*limits, **in_bytes)
 
 
 def connection_gate(settings: Settings) -> ConnectionGate:
-    """The bounds app.server's protocols apply to each connection of this process."""
+    """The bounds app.server.protocols apply to each connection of this process."""
     # Behind a trusted proxy every connection comes from the proxy: it bounds them per client.
     per_client = None if settings.trust_proxy_headers else settings.max_connections_per_client
     return ConnectionGate(per_client, settings.request_timeout_seconds)
@@ -80,7 +80,7 @@ def connection_gate(settings: Settings) -> ConnectionGate:
 async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, object]]:
     """Expire idle rooms; on SIGTERM, close every socket with a reason, then let uvicorn stop.
 
-    The state it yields hands app.server's protocols their connection gate.
+    The state it yields hands app.server.protocols their connection gate.
     """
     configure_logging(app.state.settings.log_level)
     raise_open_file_limit()  # here too for `uvicorn app.main:app` and each worker
@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.max_sessions, settings.max_sessions_per_client, settings.trust_proxy_headers
     )
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    app.state.templates.env.globals["page_facts"] = pages.page_facts()  # every page's data block
     app.state.rooms = make_room_hub(settings)
 
     errors.install(app)

@@ -49,7 +49,7 @@ def free_port() -> int:
 
 def local_ipv4_addresses() -> set[str]:
     """This machine's non-loopback IPv4 addresses as the kernel lists them (Linux): what our own
-    address lookups (app.share.lan_address, app.cli.lan_addresses) are checked against."""
+    address lookups (app.share.address: lan_address, lan_addresses) are checked against."""
     lines = Path("/proc/net/fib_trie").read_text().splitlines()
     found = {lines[i - 1].strip().removeprefix("|-- ")
              for i, line in enumerate(lines) if i and line.strip() == "/32 host LOCAL"}

@@ -12,17 +12,19 @@ from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from app import export
-from app.heavy import accepts_gzip, heavy_response, heavy_work
-from app.schemas import TrainConfig, first_error
-from app.share import (
+from app.core.schemas import TrainConfig, first_error
+from app.export.compute import parse_request, plan
+from app.export.formats import FORMATS, export, filename
+from app.export.validate import parse_upload
+from app.server.heavy import accepts_gzip, heavy_response, heavy_work
+from app.share.address import reachable_base_url
+from app.share.links import (
     Notice,
     PageOptions,
     config_to_query,
     page_options,
     parse_query,
     query_to_config,
-    reachable_base_url,
     share_url,
 )
 
@@ -152,7 +154,7 @@ async def check_export(request: Request) -> dict[str, bool]:
     settings = request.app.state.settings
     body = await _read_capped(request, settings.max_upload_mb)
     try:
-        await heavy_work(request).run(export.parse_upload, body, settings)
+        await heavy_work(request).run(parse_upload, body, settings)
     except ValueError as exc:
         raise _unprocessable(str(exc)) from None
     return {"ok": True}
@@ -161,23 +163,23 @@ async def check_export(request: Request) -> dict[str, bool]:
 @router.post("/export/{fmt}", response_class=Response, responses={200: {
     "content": {"text/csv": {}, "application/json": {}, "text/html": {}},
     "description": "the file, as an attachment"}})
-async def export_run(fmt: Literal["csv", "json", "html"], request: Request,
+async def export_run(fmt: Literal[tuple(FORMATS)], request: Request,  # type: ignore[valid-type]
                      body: Annotated[Any, Body()] = None) -> Response:
     """The comparison recomputed and cut where each run was: as CSV, JSON or an HTML report."""
-    if fmt not in export.FORMATS:
+    if fmt not in FORMATS:
         raise HTTPException(status_code=404,
                             detail=f"unknown export format {fmt[:20]!r}; use csv, json or html")
     settings = request.app.state.settings
     gzip = accepts_gzip(request)
     try:
-        parsed = export.parse_request(body)
-        export.plan(parsed.config, parsed.iterations, settings)  # refused before any work
+        parsed = parse_request(body)
+        plan(parsed.config, parsed.iterations, settings)  # refused before any work
     except ValueError as exc:
         raise _unprocessable(str(exc)) from None
-    name = export.filename(parsed.config, fmt)
+    name = filename(parsed.config, fmt)
 
     def answer() -> Response:
-        return heavy_response(export.export(fmt, parsed, settings), export.FORMATS[fmt], gzip,
+        return heavy_response(export(fmt, parsed, settings), FORMATS[fmt], gzip,
                               {"Content-Disposition": f'attachment; filename="{name}"'})
 
     try:

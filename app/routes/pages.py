@@ -6,10 +6,18 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from app.core.colors import RUN_COLORS
+from app.core.schemas import DEFAULT_RUNS
 from app.routes.vendor import PLOTLY_URL, PLOTLY_VERSION
-from app.share import page_options, preferred_language, query_to_config
+from app.share.links import page_options, preferred_language, query_to_config
 
 router = APIRouter()
+
+
+def page_facts() -> dict[str, Any]:
+    """What every page takes from the server instead of writing it again (its data block)."""
+    return {"run_colors": list(RUN_COLORS),
+            "default_runs": [run.model_dump(mode="json") for run in DEFAULT_RUNS]}
 
 
 def link_context(pairs: Iterable[tuple[str, str]], accept_language: str | None) -> dict[str, Any]:

@@ -7,11 +7,14 @@ from fastapi import APIRouter, HTTPException, Request, WebSocket
 from fastapi.responses import HTMLResponse
 from starlette.websockets import WebSocketDisconnect
 
-from app.connections import FORBIDDEN, origin_refusal
-from app.rooms import RoomError, Viewer, normalise_code
+from app.core.security import origin_refusal
+from app.live.messages import RateLimit, receive_within
+from app.rooms.codes import normalise_code
+from app.rooms.hub import RoomError
+from app.rooms.room import Viewer
 from app.routes.vendor import PLOTLY_URL, PLOTLY_VERSION
-from app.session import TOO_MANY_MESSAGES, RateLimit
-from app.share import reachable_base_url
+from app.server.connections import FORBIDDEN
+from app.share.address import reachable_base_url
 
 router = APIRouter()
 
@@ -80,14 +83,8 @@ async def room_socket(websocket: WebSocket, code: str) -> None:
         # a client that sends without reading would grow that queue without bound.
         limit = RateLimit(websocket.app.state.settings)
         try:
-            while True:
-                raw = await websocket.receive()
-                if raw["type"] == "websocket.disconnect":
-                    break
-                if not limit.allow():
-                    if limit.exhausted:
-                        await websocket.close(code=1008, reason=TOO_MANY_MESSAGES)
-                        break
+            while await receive_within(websocket, limit) is not None:
+                if limit.refused:  # ignored
                     continue
                 viewer.push('{"type":"error","message":"viewers watch read-only: only the '
                             'presenter controls this run","field":"type","code":"read_only"}')

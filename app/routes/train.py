@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, WebSocket
 from fastapi.responses import Response
 
-from app.export import compute, json_chunks, plan
-from app.heavy import accepts_gzip, heavy_response, heavy_work
-from app.schemas import TrainConfig
-from app.session import serve_session
+from app.core.schemas import TrainConfig
+from app.export.compute import compute, plan
+from app.export.formats import json_chunks
+from app.live.session import serve_session
+from app.server.heavy import accepts_gzip, heavy_response, heavy_work
 
 router = APIRouter()
 

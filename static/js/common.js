@@ -1,5 +1,5 @@
-// Shared helpers: the run colours, number formatting (formatting only, never maths) and the
-// plots' one modebar button.
+// Shared helpers: the server's facts (run colours), number formatting (formatting only, never
+// maths) and the plots' one modebar button.
 
 import { t } from "./i18n.js";
 
@@ -13,8 +13,11 @@ export function download(href, name) {
   a.remove();
 }
 
-/** Okabe-Ito, colour-blind safe: one colour per run, the same in every view. */
-export const RUN_COLORS = ["#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7"];
+/** What the server says once for every page (its "page-facts" data block): run colours, default runs. */
+export const FACTS = JSON.parse($("page-facts").textContent);
+
+/** Okabe-Ito, colour-blind safe: one colour per run, the same in every view (app/core/colors.py). */
+export const RUN_COLORS = FACTS.run_colors;
 
 /** Class colours for the data view (kept apart from the run colours). */
 export const CLASS_COLORS = ["#3B4CC0", "#B40426", "#2E7D32", "#6A3D9A", "#8C6D1F"];

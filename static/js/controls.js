@@ -4,13 +4,12 @@
 // a loaded file) and tells main.js what the user did.
 
 import { t, tOr, onLangChange } from "./i18n.js";
-import { $, fmt } from "./common.js";
+import { $, FACTS, fmt } from "./common.js";
 
 const LR_MIN = 0.001;
 const LR_MAX = 10;
 const BATCHES = [2, 4, 8, 16, 32, 64, 128, 256];
-const DEFAULT_RUNS = [{ name: "SGD", batch_size: 1, update: "sgd" }, { name: "Mini-batch", batch_size: 32, update: "sgd" },
-  { name: "Full batch", batch_size: null, update: "sgd" }];
+const DEFAULT_RUNS = FACTS.default_runs; // the engine's, as the server sends them
 
 export function createControls({ onStart, onPause, onStep, onReset, onConfigChange, onSpeed, onError }) {
   const els = {

@@ -20,9 +20,9 @@ from conftest import local_ipv4_addresses
 from fastapi.testclient import TestClient
 
 from app import cli
+from app.core.paths import STATIC_DIR, TEMPLATES_DIR
+from app.core.settings import Settings
 from app.main import create_app
-from app.paths import STATIC_DIR, TEMPLATES_DIR
-from app.settings import Settings
 from engine.datasets import DATASETS, LIMITS
 
 REPO = Path(__file__).resolve().parents[2]

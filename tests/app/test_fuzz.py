@@ -34,10 +34,10 @@ from test_train_socket import Client
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from app.core.schemas import MESSAGES, TrainConfig
+from app.core.settings import Settings
 from app.main import create_app
-from app.schemas import MESSAGES, TrainConfig
-from app.server import ws_max_size
-from app.settings import Settings
+from app.server.protocols import ws_max_size
 
 # -- HTTP: schemathesis against the ASGI app -----------------------------------------------------
 # Settings() (the defaults), not the environment: the fuzzed app is the same on every machine.

@@ -1,0 +1,1 @@
+"""What every part of the app shares: settings, schemas, errors, wire encoding, security."""

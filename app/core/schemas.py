@@ -1,0 +1,277 @@
+"""Pydantic schemas: the training config and the socket's client messages, with their bounds.
+
+Every bound lives here, once. A validation error becomes one readable sentence that names the
+field and the allowed range (`error_message`), for the page to show and translate by `code`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from engine.datasets import DATASETS, LIMITS
+from engine.descent import DEFAULT_RUNS as ENGINE_DEFAULT_RUNS
+from engine.descent import UPDATE_RULES
+from engine.layers import ACTIVATIONS
+from engine.losses import LOSSES, LOSSES_BY_TASK
+
+MAX_SAMPLES = 5000
+MAX_EPOCHS = 1000
+MAX_LR = 10.0
+MAX_SPEED = 10_000
+MAX_RUNS = 6
+MAX_HIDDEN_LAYERS = 4
+MAX_WIDTH = 16
+MAX_SEED = 2**32 - 1
+#: Characters of a client's value an error message quotes (its repr), at most.
+ECHO_CHARS = 80
+
+
+def echo(value: Any, limit: int = ECHO_CHARS) -> str:
+    """`value`'s repr for an error message, cut to `limit` characters with an ellipsis."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _not_bool(value: Any) -> Any:
+    # JSON's true/false would pass as 1/0 (bool is an int in Python): never a number here.
+    if isinstance(value, bool):
+        raise PydanticCustomError("bool_not_number", "a boolean is not a number")
+    return value
+
+
+#: Numbers of the config and messages: JSON true/false refused, a link's text still converted.
+NotBool = BeforeValidator(_not_bool)
+
+
+def Int(lo: int, hi: int) -> Any:  # noqa: N802 - a type, spelled like one
+    """An integer in [lo, hi] (a boolean is refused)."""
+    return Annotated[int, NotBool, Field(ge=lo, le=hi)]
+
+
+def Float(**bounds: float) -> Any:  # noqa: N802
+    """A finite number within `bounds` (gt/ge/le of Field; a boolean is refused)."""
+    return Annotated[float, NotBool, Field(**bounds)]
+
+
+class ConfigError(ValueError):
+    """A config that does not hold together; `field` names the field to blame."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class RunConfig(_Strict):
+    """One contestant: a name and a batch size (null = full batch), optionally its own lr."""
+
+    name: Annotated[str, Field(min_length=1, max_length=40)]
+    batch_size: Int(1, 100_000) | None
+    lr: Float(gt=0, le=MAX_LR) | None = None
+    update: Literal[tuple(UPDATE_RULES)] = "sgd"  # type: ignore[valid-type]
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, name: str) -> str:
+        name = name.strip()
+        if not name or not name.isprintable():
+            raise ValueError("a run name must be printable text")
+        return name
+
+
+#: The engine's default contestants (SGD, mini-batch, full batch), as configs.
+DEFAULT_RUNS = tuple(RunConfig(name=run.name, batch_size=run.batch_size, lr=run.lr,
+                               update=run.update) for run in ENGINE_DEFAULT_RUNS)
+
+
+class TrainConfig(_Strict):
+    """A comparison's whole config; every field optional. The defaults: the classic w·x + b demo."""
+
+    dataset: str = "linear"
+    n_samples: Int(1, MAX_SAMPLES) = 100
+    noise: Float(ge=LIMITS["noise"][0], le=LIMITS["noise"][1]) | None = None
+    n_classes: Int(*LIMITS["n_classes"]) | None = None
+    seed: Int(0, MAX_SEED) = 0
+    hidden: Annotated[
+        list[Int(1, MAX_WIDTH)], Field(max_length=MAX_HIDDEN_LAYERS)
+    ] = []
+    activation: str = "tanh"
+    loss: str | None = None
+    lr: Float(gt=0, le=MAX_LR) = 0.2
+    epochs: Int(1, MAX_EPOCHS) = 20
+    speed: Float(ge=0, le=MAX_SPEED) = 30
+    pacing: Literal["iterations", "samples"] = "iterations"
+    target_loss: Float(ge=0, le=1e6) | None = None
+    patience: Int(1, MAX_EPOCHS) | None = None
+    runs: Annotated[list[RunConfig], Field(min_length=1, max_length=MAX_RUNS)] = list(DEFAULT_RUNS)
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, name: str) -> str:
+        if name not in DATASETS:
+            raise ValueError(f"unknown dataset {echo(name)}; choose one of: {', '.join(DATASETS)}")
+        return name
+
+    @field_validator("activation")
+    @classmethod
+    def _known_activation(cls, name: str) -> str:
+        if name not in ACTIVATIONS:
+            raise ValueError(
+                f"unknown activation {echo(name)}; choose one of: {', '.join(ACTIVATIONS)}"
+            )
+        return name
+
+    @model_validator(mode="after")
+    def _fits_dataset(self) -> TrainConfig:
+        spec = DATASETS[self.dataset]
+        if self.loss is None:
+            self.loss = spec.default_loss
+        elif self.loss not in LOSSES:
+            raise ConfigError(
+                "loss", f"unknown loss {echo(self.loss)}; choose one of: {', '.join(LOSSES)}"
+            )
+        elif self.loss not in LOSSES_BY_TASK[spec.task]:
+            raise ConfigError(
+                "loss",
+                f"loss {self.loss!r} does not fit {spec.task} data ({self.dataset}); "
+                f"use {' or '.join(LOSSES_BY_TASK[spec.task])}",
+            )
+        if self.noise is None:
+            self.noise = spec.default_noise
+        if spec.has_classes:
+            self.n_classes = self.n_classes or 3
+        elif self.n_classes is not None:
+            raise ConfigError(
+                "n_classes", f"n_classes applies to multi-class datasets only, not {self.dataset}"
+            )
+        names = [r.name for r in self.runs]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ConfigError("runs", f"run names must be unique; repeated: {', '.join(repeated)}")
+        return self
+
+
+class StartMessage(_Strict):
+    type: Literal["start"]
+    config: TrainConfig = Field(default_factory=TrainConfig)
+    paused: bool = False  # set up everything (surface, data, start point) but wait for resume
+
+
+class ReprojectMessage(_Strict):
+    type: Literal["reproject"]
+    method: Literal["pca", "random"] = "pca"
+
+
+class SpeedMessage(_Strict):
+    type: Literal["speed"]
+    value: Float(ge=0, le=MAX_SPEED)
+
+
+class InspectMessage(_Strict):
+    type: Literal["inspect"]
+    run: Annotated[str, Field(min_length=1, max_length=40)]
+    batch_surface: bool = False
+
+
+class BareMessage(_Strict):
+    type: Literal["pause", "resume", "step", "stop", "end_presentation"]
+
+
+class PresentMessage(_Strict):
+    type: Literal["present"]
+    room: Annotated[str, Field(min_length=1, max_length=12)]
+    token: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+MESSAGES: dict[str, type[BaseModel]] = {
+    "start": StartMessage,
+    "speed": SpeedMessage,
+    "inspect": InspectMessage,
+    "pause": BareMessage,
+    "resume": BareMessage,
+    "step": BareMessage,
+    "stop": BareMessage,
+    "present": PresentMessage,
+    "reproject": ReprojectMessage,
+    "end_presentation": BareMessage,
+}
+
+
+# -- readable errors -----------------------------------------------------------------------------
+def describe(error: dict[str, Any], prefix: str = "") -> tuple[str, str, str]:
+    """(field path, message, code) for one pydantic error, naming the allowed range."""
+    loc = ".".join(
+        str(part) for part in error.get("loc", ()) if not str(part).startswith("function-")
+    )
+    field = f"{prefix}{loc}" if loc else prefix.rstrip(".") or "message"
+    kind = error.get("type", "")
+    got = error.get("input")
+    got_text = "" if isinstance(got, dict | list) else f", got {_short(got)}"
+    ranges = _RANGES.get(loc.split(".")[-1] if loc else "")
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal") and ranges:
+        return field, f"{field} must be {ranges}{got_text}", "out_of_range"
+    if kind in ("too_long", "too_short") and ranges:
+        return field, f"{field} must be {ranges}", "out_of_range"
+    if kind == "extra_forbidden":
+        return field, f"{field} is not a known field", "unknown_field"
+    if kind == "literal_error":
+        return field, f"{field}: {error.get('msg')}{got_text}", "bad_value"
+    if kind == "value_error":
+        msg = str(error.get("msg", "")).removeprefix("Value error, ")
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, ConfigError):
+            field = f"{field}.{cause.field}" if loc else f"{prefix}{cause.field}"
+        return field, f"{field}: {msg}", "bad_value"
+    if ranges:
+        return field, f"{field} must be {ranges}{got_text}", "bad_type"
+    return field, f"{field}: {error.get('msg')}{got_text}", "bad_type"
+
+
+def _short(value: Any) -> str:
+    return echo(value, 40)
+
+
+_RANGES: dict[str, str] = {
+    "n_samples": f"an integer in [1, {MAX_SAMPLES}]",
+    "noise": f"a number in [{LIMITS['noise'][0]}, {LIMITS['noise'][1]}]",
+    "n_classes": f"an integer in [{LIMITS['n_classes'][0]}, {LIMITS['n_classes'][1]}]",
+    "seed": f"an integer in [0, {MAX_SEED}]",
+    "hidden": f"a list of at most {MAX_HIDDEN_LAYERS} layer widths, each an integer in [1, {MAX_WIDTH}]",
+    "lr": f"a number in (0, {MAX_LR:g}]",
+    "epochs": f"an integer in [1, {MAX_EPOCHS}]",
+    "speed": f"a number in [0, {MAX_SPEED}] (iterations per second; 0 = as fast as possible)",
+    "value": f"a number in [0, {MAX_SPEED}] (iterations per second; 0 = as fast as possible)",
+    "target_loss": "a number in [0, 1000000] or null",
+    "patience": f"an integer in [1, {MAX_EPOCHS}] or null",
+    "runs": f"a list of 1 to {MAX_RUNS} runs",
+    "batch_size": "an integer in [1, 100000], or null for full batch",
+    "name": "text of 1 to 40 characters",
+}
+
+
+def first_error(exc: ValidationError, prefix: str = "") -> tuple[str, str, str]:
+    """The first error of a ValidationError as (field, message, code)."""
+    err = exc.errors(include_url=False)[0]
+    loc = [str(p) for p in err.get("loc", ())]
+    # hidden.1 -> describe with the range of "hidden"
+    if len(loc) >= 2 and loc[-1].isdigit():
+        ranges = _RANGES.get(loc[-2])
+        if ranges:
+            field = prefix + ".".join(loc)
+            got = err.get("input")
+            return field, f"{field} must be {ranges}, got {_short(got)}", "out_of_range"
+    return describe(err, prefix)

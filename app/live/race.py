@@ -1,0 +1,442 @@
+"""A race: one comparison's runs, advanced on demand and turned into the socket's JSON messages.
+
+Everything here is synchronous and owns no clock: the session decides when to advance which run.
+The engine does the maths; this module only reads its Steps and says them in JSON terms
+(lists of floats, `None` for what is not finite).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from app.core.history import thin
+from app.core.schemas import TrainConfig
+from app.core.settings import Settings
+from engine import DATASETS, MLP, OUTPUT_FOR_TASK, Problem, Step, make_dataset
+from engine.descent import RunSpec, iterations_per_epoch, start_runs
+from engine.surface import Surface, exact_surface, projected_surface, surface_values
+
+SURFACE_GRID = 51
+PROJECTED_GRID = 31
+FORWARD_SAMPLES = 8  # samples of the batch shown in the step panel
+PREDICTION_GRID = 30  # data view: points of the line / side of the probability grid
+#: A kept point's dict, without its parameters (8 bytes each): what the history bound counts.
+#: Past `Settings.max_points_per_session` points or `max_history_mb` bytes, the older half of
+#: each run is thinned to every other point, and the timeline and late joiners say so.
+POINT_BYTES = 400
+DEFAULT_LIMITS = Settings()
+
+
+class TooManyIterations(ValueError):
+    """A run longer than the server allows (`DESCENT_MAX_ITERATIONS_PER_RUN`)."""
+
+    code = "too_many_iterations"
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+def _clean(values: Any) -> Any:
+    """A NumPy array as JSON-safe Python floats: entries that are not finite become None."""
+    arr = np.asarray(values, dtype=np.float64)
+    if np.all(np.isfinite(arr)):
+        return arr.tolist()
+    out = arr.astype(object)
+    out[~np.isfinite(arr)] = None
+    return out.tolist()
+
+
+@dataclass
+class Run:
+    """One contestant's live state."""
+
+    name: str
+    batch_size: int | None
+    lr: float
+    update: str
+    color: int
+    trainer: Any
+    iterations_per_epoch: int
+    total_iterations: int
+    last: Step | None = None
+    status: str = "running"
+    samples: int = 0
+    points: list[dict[str, Any]] = field(default_factory=list)  # without "params"
+    param_rows: list[np.ndarray] = field(default_factory=list)  # each point's parameters
+
+    def history(self) -> list[dict[str, Any]]:
+        """The points kept so far, each with its parameters, as the frames carried them."""
+        return [{**p, "params": _clean(row)} for p, row in zip(self.points, self.param_rows,
+                                                                 strict=True)]
+
+    def thin(self) -> None:
+        """Keep every other point of the older half."""
+        self.points, self.param_rows = thin(self.points), thin(self.param_rows)
+
+    @property
+    def going(self) -> bool:
+        return self.status == "running"
+
+    def effective_batch(self, n: int) -> int:
+        return n if self.batch_size is None else min(self.batch_size, n)
+
+
+def check_iterations(runs: Iterable[Run], epochs: int, limit: int) -> None:
+    """Refuse a race one of whose runs would take more than `limit` iterations."""
+    for run in runs:
+        if run.total_iterations > limit:
+            raise TooManyIterations(
+                f"run {run.name!r} would take {run.total_iterations:,} iterations ({epochs} "
+                f"epochs x {run.iterations_per_epoch:,} per epoch); this server allows at most "
+                f"{limit:,} per run (DESCENT_MAX_ITERATIONS_PER_RUN): lower epochs or "
+                "n_samples, or use a bigger batch", limit)
+
+
+class Race:
+    """The runs of one comparison, their shared problem and the surface they are drawn on."""
+
+    def __init__(self, config: TrainConfig, generation: int, limits: Settings = DEFAULT_LIMITS,
+                 keep_all: bool = False) -> None:
+        """Build the comparison; `limits` are the server's caps (TooManyIterations past them).
+
+        `keep_all` keeps every point (a headless run, bounded by its own caps); otherwise the
+        history is thinned past the session's bounds.
+        """
+        self.config = config
+        self.generation = generation
+        self.thinned = False
+        spec = DATASETS[config.dataset]
+        self.data = make_dataset(
+            config.dataset,
+            n_samples=config.n_samples,
+            noise=config.noise,
+            seed=config.seed,
+            n_classes=config.n_classes,
+        )
+        n_out = 1 if spec.task != "multiclass" else self.data.n_classes
+        sizes = [self.data.n_features, *config.hidden, n_out]
+        self.model = MLP(
+            sizes, activation=config.activation, output=OUTPUT_FOR_TASK[spec.task], seed=config.seed
+        )
+        self.problem = Problem(self.model, config.loss, self.data.X, self.data.y)
+        self.n = self.data.n_samples
+        specs = [RunSpec(r.name, r.batch_size, r.lr, r.update) for r in config.runs]
+        trainers = start_runs(
+            self.data.X, self.data.y, self.model, config.loss, specs,
+            lr=config.lr, epochs=config.epochs, seed=config.seed,
+            target_loss=config.target_loss, patience=config.patience,
+        )
+        self.runs: dict[str, Run] = {}
+        for color, r in enumerate(config.runs):
+            per_epoch = iterations_per_epoch(self.n, r.batch_size)
+            self.runs[r.name] = Run(
+                name=r.name, batch_size=r.batch_size, lr=config.lr if r.lr is None else r.lr,
+                update=r.update, color=color, trainer=trainers[r.name],
+                iterations_per_epoch=per_epoch, total_iterations=per_epoch * config.epochs,
+            )
+        check_iterations(self.runs.values(), config.epochs, limits.max_iterations_per_run)
+        self.residual_sum, self.residual_max, self.residual_count = 0.0, 0.0, 0
+        point_bytes = 8 * self.model.n_params + POINT_BYTES
+        self.max_kept = None if keep_all else max(2, min(
+            limits.max_points_per_session, limits.max_history_mb * 2**20 // point_bytes))
+        self.kept = 0
+        self.start = self.model.get_params()
+        self.initial_loss = self.problem.loss_at(self.start)
+        self.surface = self._make_surface()
+
+    # -- the surface -----------------------------------------------------------------------
+    def _make_surface(self) -> Surface:
+        if self.model.n_params == 2:
+            return exact_surface(self.model, self.config.loss, self.data.X, self.data.y,
+                                 grid=SURFACE_GRID, start=self.start)
+        return projected_surface(self.model, self.config.loss, self.data.X, self.data.y,
+                                 grid=PROJECTED_GRID, method="random", seed=self.config.seed)
+
+    @property
+    def exact(self) -> bool:
+        return self.surface.kind == "exact"
+
+    # -- advancing -------------------------------------------------------------------------
+    @property
+    def finished(self) -> bool:
+        return not any(run.going for run in self.runs.values())
+
+    def going(self) -> list[Run]:
+        return [run for run in self.runs.values() if run.going]
+
+    def advance(self, run: Run) -> dict[str, Any] | None:
+        """One iteration of `run`; its point (or None if the run had already ended)."""
+        if not run.going:
+            return None
+        step = next(run.trainer, None)
+        if step is None:  # cannot happen: the last Step carries a final status
+            run.status = "completed"
+            return None
+        run.last = step
+        run.status = step.status
+        run.samples += step.batch_size
+        point = self.point(run, step)
+        kept = dict(point)
+        del kept["params"]
+        run.points.append(kept)
+        run.param_rows.append(step.params)
+        self.kept += 1
+        if self.max_kept is not None and self.kept > self.max_kept:
+            for each in self.runs.values():
+                each.thin()
+            self.kept = sum(len(each.points) for each in self.runs.values())
+            self.thinned = True
+        return point
+
+    def stop(self) -> None:
+        """End every run still going, with status "stopped"."""
+        for run in self.runs.values():
+            if run.going:
+                run.status = "stopped"
+                run.trainer.close()
+
+    def point(self, run: Run, step: Step) -> dict[str, Any]:
+        xy, residual = self.surface.project(step.params)
+        point = {
+            "iteration": step.iteration,
+            "epoch": step.epoch,
+            "batch_size": step.batch_size,
+            "samples": run.samples,
+            "batch_loss": step.batch_loss,
+            "loss": step.loss,
+            "xy": _clean(xy),
+            "params": _clean(step.params),
+            "status": step.status,
+        }
+        if not self.exact:
+            share = float(residual)
+            point["residual"] = share
+            self.residual_sum += share
+            self.residual_max = max(self.residual_max, share)
+            self.residual_count += 1
+        return point
+
+    # -- messages --------------------------------------------------------------------------
+    def started_message(self) -> dict[str, Any]:
+        task = self.data.task
+        y = self.data.y[:, 0] if self.data.y.ndim == 2 else self.data.y
+        return {
+            "type": "started",
+            "generation": self.generation,
+            "config": self.config.model_dump(),
+            "model": {
+                "layer_sizes": self.model.layer_sizes,
+                "n_params": self.model.n_params,
+                "param_names": self.model.param_names(),
+                "activation": self.model.activation,
+                "output": self.model.output,
+            },
+            "dataset": {
+                "name": self.data.name,
+                "task": task,
+                "n_samples": self.n,
+                "n_features": self.data.n_features,
+                "n_classes": self.data.n_classes,
+                "X": _clean(self.data.X),
+                "y": y.tolist(),
+            },
+            "initial_loss": self.initial_loss if math.isfinite(self.initial_loss) else None,
+            "runs": [
+                {
+                    "name": run.name,
+                    "batch_size": run.batch_size,
+                    "effective_batch_size": run.effective_batch(self.n),
+                    "lr": run.lr,
+                    "update": run.update,
+                    "color": run.color,
+                    "iterations_per_epoch": run.iterations_per_epoch,
+                    "total_iterations": run.total_iterations,
+                }
+                for run in self.runs.values()
+            ],
+        }
+
+    def surface_message(self) -> dict[str, Any]:
+        s = self.surface
+        start_xy, _ = s.project(self.start)
+        lr_limit = 2.0 / s.lambda_max if s.lambda_max else None
+        return {
+            "type": "surface",
+            "generation": self.generation,
+            "kind": s.kind,
+            "method": s.method,
+            "x": _clean(s.x),
+            "y": _clean(s.y),
+            "z": _clean(s.z),
+            "labels": list(s.labels),
+            "start": _clean(start_xy),
+            "start_loss": self.initial_loss if math.isfinite(self.initial_loss) else None,
+            "minimum": None if s.minimum is None else _clean(s.minimum),
+            "minimum_loss": s.minimum_loss,
+            "lambda_max": s.lambda_max,
+            "lr_limit": lr_limit,
+            "residual": self.residual_summary(),
+        }
+
+    def residual_summary(self) -> dict[str, float] | None:
+        """Mean and max residual share over every point drawn so far (projected only)."""
+        if self.exact or not self.residual_count:
+            return None
+        return {"mean": self.residual_sum / self.residual_count, "max": self.residual_max}
+
+    def reproject(self, method: str) -> dict[str, Any]:
+        """A new projected plane (PCA of the paths so far, or random) and every point on it."""
+        if self.exact:
+            raise ValueError("this surface is exact (two parameters): there is nothing to project")
+        paths = {name: np.array(run.param_rows) for name, run in self.runs.items() if run.points}
+        if method == "pca" and not paths:
+            raise ValueError("the PCA plane needs the paths: start the runs first")
+        seed = self.config.seed + 1 if method == "random" else self.config.seed
+        self.surface = projected_surface(
+            self.model, self.config.loss, self.data.X, self.data.y,
+            paths=paths or None, grid=PROJECTED_GRID, method=method, seed=seed,
+        )
+        self.residual_sum, self.residual_max, self.residual_count = 0.0, 0.0, 0
+        coords: dict[str, list] = {}
+        for name, run in self.runs.items():
+            if not run.points:
+                continue
+            xy, shares = self.surface.project(paths[name])
+            for point, (x, y), share in zip(run.points, xy.tolist(), shares.tolist(),
+                                            strict=True):
+                point["xy"], point["residual"] = [x, y], share
+                self.residual_sum += share
+                self.residual_max = max(self.residual_max, share)
+                self.residual_count += 1
+            coords[name] = {"xy": _clean(xy), "residual": _clean(shares),
+                            "iterations": [p["iteration"] for p in run.points]}
+        message = self.surface_message()
+        message["paths"] = coords
+        return message
+
+    def frame_message(self, points: dict[str, list[dict[str, Any]]], t: float) -> dict[str, Any]:
+        return {"type": "frame", "generation": self.generation, "t": t, "runs": points}
+
+    def history_message(self) -> dict[str, Any]:
+        """Every point kept so far, as one frame (marked when the history was thinned)."""
+        message = self.frame_message(
+            {name: run.history() for name, run in self.runs.items() if run.points}, time.time())
+        if self.thinned:
+            message["thinned"] = True
+        return message
+
+    def done_message(self) -> dict[str, Any]:
+        return {
+            "type": "done",
+            "generation": self.generation,
+            "runs": {
+                run.name: {
+                    "status": run.status,
+                    "iterations": run.last.iteration if run.last else 0,
+                    "epochs": run.last.epoch if run.last else 0,
+                    "loss": run.last.loss if run.last else None,
+                }
+                for run in self.runs.values()
+            },
+            "residual": self.residual_summary(),
+        }
+
+    def _plane(self, vector: np.ndarray) -> list[float | None]:
+        """A direction in parameter space as coordinates on the drawn plane."""
+        if self.exact:
+            return _clean(vector)
+        coords, *_ = np.linalg.lstsq(self.surface.directions.T, vector, rcond=None)
+        return _clean(coords)
+
+    def detail_message(
+        self, run: Run, inspected: bool = False, batch_surface: bool = False
+    ) -> dict[str, Any] | None:
+        """The latest iteration of `run`, opened up: forward, loss, backward, update."""
+        step = run.last
+        if step is None:
+            return None
+        prev, idx = step.prev_params, step.batch
+        shown = idx[:FORWARD_SAMPLES]
+        y_hat = self.problem.outputs(prev, shown)
+        t = self.data.y[shown]
+        full_loss, full_grad = self.problem.loss_and_grad(prev)
+        msg: dict[str, Any] = {
+            "type": "detail",
+            "generation": self.generation,
+            "run": run.name,
+            "iteration": step.iteration,
+            "epoch": step.epoch,
+            "status": step.status,
+            "batch_size": step.batch_size,
+            "lr": step.lr,
+            "update": run.update,
+            "forward": {
+                "x": _clean(self.data.X[shown]),
+                "y_hat": _clean(y_hat),
+                "t": (t[:, 0] if t.ndim == 2 else t).tolist(),
+                "indices": shown.tolist(),
+            },
+            "batch_loss": step.batch_loss,
+            "loss": step.loss,
+            "loss_before": full_loss if math.isfinite(full_loss) else None,
+            "grad": None if step.grad is None else _clean(step.grad),
+            "grad_norm": step.grad_norm,
+            "full_grad": _clean(full_grad),
+            "full_grad_norm": _clean(np.linalg.norm(full_grad)),
+            "residual_summary": self.residual_summary(),
+            "params_before": _clean(prev),
+            "params": _clean(step.params),
+            "param_names": self.model.param_names() if self.model.n_params <= 12 else None,
+        }
+        if step.grad is not None and np.all(np.isfinite(full_grad)):
+            msg["grad_xy"] = self._plane(-step.grad)
+            msg["full_grad_xy"] = self._plane(-full_grad)
+            msg["angle"] = _angle(step.grad, full_grad)
+            batch_xy, _ = self.surface.project(prev)
+            msg["at_xy"] = _clean(batch_xy)
+        if inspected:
+            msg["prediction"] = self.prediction(step.params)
+            if batch_surface and self.exact:
+                z = surface_values(self.model, self.config.loss, self.data.X[idx],
+                                   self.data.y[idx], self.surface.x, self.surface.y)
+                msg["batch_surface"] = {"z": _clean(z), "iteration": step.iteration}
+        return msg
+
+    def prediction(self, params: np.ndarray) -> dict[str, Any]:
+        """What the model at `params` says over the data's range: a line or a probability grid."""
+        X = self.data.X
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        pad = 0.1 * np.maximum(hi - lo, 1e-3)
+        lo, hi = lo - pad, hi + pad
+        if self.data.n_features == 1:
+            xs = np.linspace(lo[0], hi[0], PREDICTION_GRID)
+            ys = self.problem.model.predict_with(params, xs[:, None])[:, 0]
+            return {"kind": "line", "x": _clean(xs), "y": _clean(ys)}
+        gx = np.linspace(lo[0], hi[0], PREDICTION_GRID)
+        gy = np.linspace(lo[1], hi[1], PREDICTION_GRID)
+        grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
+        with np.errstate(all="ignore"):
+            p = self.problem.model.predict_with(params, grid)
+        shape = (PREDICTION_GRID, PREDICTION_GRID)
+        if p.shape[1] == 1:
+            return {"kind": "grid", "x": _clean(gx), "y": _clean(gy),
+                    "z": _clean(p[:, 0].reshape(shape)), "classes": 2}
+        return {"kind": "grid", "x": _clean(gx), "y": _clean(gy),
+                "z": _clean(p.max(axis=1).reshape(shape)),
+                "label": p.argmax(axis=1).reshape(shape).tolist(), "classes": p.shape[1]}
+
+
+def _angle(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Degrees between two vectors (None if either is zero)."""
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    if na == 0 or nb == 0 or not math.isfinite(na * nb):
+        return None
+    cos = float(np.clip(a @ b / (na * nb), -1.0, 1.0))
+    return math.degrees(math.acos(cos))

@@ -1,0 +1,1 @@
+"""Presenter rooms: the room, its in-process and Redis hubs, their codes and tokens."""

@@ -1,0 +1,117 @@
+"""The rooms of this process (the default): create, present, join, end and expire them.
+
+`RedisRoomHub` (app/rooms/redis_hub.py) shares rooms between processes with the same methods.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from app.rooms.codes import new_code, new_token, normalise_code, token_hash
+from app.rooms.room import BACKLOG_BYTES, HISTORY_BYTES, Room, Viewer
+
+log = logging.getLogger("descent.rooms")
+
+
+class RoomError(Exception):
+    """A refused room operation; `code` for the page, the message says why."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RoomHub:
+    """Every room of this process (the embedded default): create, present, join, expire.
+
+    The methods are coroutines so that `RedisRoomHub`, which shares rooms between processes,
+    is a drop-in replacement.
+    """
+
+    def __init__(self, max_rooms: int, max_viewers: int, idle_seconds: float,
+                 max_history_bytes: int = HISTORY_BYTES,
+                 max_backlog_bytes: int = BACKLOG_BYTES) -> None:
+        self.rooms: dict[str, Room] = {}
+        self.max_rooms, self.max_viewers, self.idle_seconds = max_rooms, max_viewers, idle_seconds
+        self.room_limits = {"max_history_bytes": max_history_bytes,
+                            "max_backlog_bytes": max_backlog_bytes}
+
+    def _too_many(self) -> RoomError:
+        return RoomError(
+            f"room limit reached: this server hosts at most {self.max_rooms} rooms "
+            "(DESCENT_MAX_ROOMS); end a presentation or wait for idle rooms to expire",
+            "too_many_rooms",
+        )
+
+    def _full(self, code: str) -> RoomError:
+        return RoomError(
+            f"room {code} is full: at most {self.max_viewers} viewers "
+            "(DESCENT_MAX_VIEWERS_PER_ROOM)",
+            "room_full",
+        )
+
+    def _unknown(self, code: str) -> RoomError:
+        return RoomError(f"no room {code!r}: it ended or expired", "unknown_room")
+
+    def _wrong_token(self) -> RoomError:
+        return RoomError("wrong token for this room", "bad_token")
+
+    async def create(self) -> tuple[str, str]:
+        """A new room's code and its token (shown once, to the presenter)."""
+        await self.expire()
+        if len(self.rooms) >= self.max_rooms:
+            raise self._too_many()
+        code = new_code(self.rooms)
+        token = new_token()
+        self.rooms[code] = Room(code=code, token_hash=token_hash(token), **self.room_limits)
+        log.info("room %s created (%d rooms)", code, len(self.rooms))
+        return code, token
+
+    def _get(self, code: str) -> Room:
+        room = self.rooms.get(normalise_code(code))
+        if room is None:
+            raise self._unknown(code)
+        return room
+
+    async def present(self, code: str, token: str) -> Room:
+        """The room, for a presenter who holds its token."""
+        await self.expire()
+        room = self._get(code)
+        if not room.check(token):
+            raise self._wrong_token()
+        room.presenters += 1
+        room.touch()
+        return room
+
+    def unpresent(self, room: Room) -> None:
+        room.presenters -= 1
+
+    async def join(self, code: str, viewer: Viewer) -> Room:
+        """Add a viewer to a room (refused with a reason when it does not exist or is full)."""
+        await self.expire()
+        room = self._get(code)
+        if len(room.viewers) >= self.max_viewers:
+            raise self._full(room.code)
+        room.join(viewer)
+        return room
+
+    async def leave(self, room: Room, viewer: Viewer) -> None:
+        room.leave(viewer)
+
+    async def end(self, code: str, reason: str = "the presenter ended the presentation") -> None:
+        room = self.rooms.pop(code, None)
+        if room is not None:
+            room.close(reason)
+            log.info("room %s ended: %s", code, reason)
+
+    async def expire(self) -> None:
+        """Close rooms idle for longer than the idle timeout."""
+        now = time.monotonic()
+        for code, room in list(self.rooms.items()):
+            idle = now - room.last_active
+            if idle > self.idle_seconds and room.presenters == 0:
+                await self.end(code, f"idle for {int(idle)} s")
+
+    async def close(self) -> None:
+        """Nothing to release in-process."""

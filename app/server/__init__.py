@@ -1,0 +1,1 @@
+"""What the server bounds below the routes: connections, protocols, heavy work."""

@@ -1,0 +1,1 @@
+"""Share links: a config in a URL, and an address students can reach."""

@@ -1,0 +1,42 @@
+"""The page's data block: facts the server holds once and the page reads (issue 11, point 6)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+import engine
+from app.core.colors import RUN_COLORS
+from app.core.paths import STATIC_DIR
+from app.core.settings import Settings
+from app.main import create_app
+
+FACTS = re.compile(r'<script type="application/json" id="page-facts">(.*?)</script>', re.S)
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(create_app(Settings()))
+
+
+@pytest.mark.parametrize("path", ["/", "/room/ABCDE"])
+def test_every_page_gets_the_run_colours_and_the_engines_default_runs(client, path):
+    html = client.get(path).text
+    found = FACTS.search(html)
+    assert found, f"{path} has no page-facts data block"
+    facts = json.loads(found.group(1))
+    assert facts["run_colors"] == list(RUN_COLORS)
+    assert facts["default_runs"] == [
+        {"name": run.name, "batch_size": run.batch_size, "lr": run.lr, "update": run.update}
+        for run in engine.DEFAULT_RUNS
+    ]
+
+
+def test_the_pages_scripts_hold_no_second_copy_of_the_run_colours_or_default_runs():
+    for path in STATIC_DIR.rglob("*.js"):
+        text = path.read_text(encoding="utf-8")
+        assert not any(color in text for color in RUN_COLORS), f"{path} lists run colours"
+        assert '"Mini-batch", batch_size: 32' not in text, f"{path} lists the default runs"
