@@ -78,41 +78,13 @@ def projected_surface(
         or span <= 0
     ):
         raise ValueError(f"span must be a finite number > 0 or None, got {span!r}")
-    n = model.n_params
-    paths = check_paths(paths, n)
+    paths = check_paths(paths, model.n_params)
     rng = np.random.default_rng(seed)
-    explained = None
-
-    if method == "random":
-        center = model.get_params() if center is None else check_vector(center, n, "center")
-        directions = np.stack([_filter_normalised(model, center, rng) for _ in range(2)])
-        if np.linalg.matrix_rank(directions) < 2:
-            raise ValueError(
-                "the random filter-normalised directions are degenerate (parallel or zero): "
-                "the center's weights are zero or the model has too few weights; "
-                "use exact_surface for a two-parameter model"
-            )
-    else:
-        if not paths:
-            raise ValueError('method "pca" needs paths (after a run); use method "random" before')
-        first = next(iter(paths.values()))
-        center = first[-1].copy() if center is None else check_vector(center, n, "center")
-        directions, explained = _principal_directions(
-            np.vstack(list(paths.values())) - center, first[0] - center, rng
-        )
-
+    center, directions, explained = _plane(method, model, paths, center, rng)
     projected = {name: project_points(p, center, directions) for name, p in paths.items()}
     coords = {name: xy for name, (xy, _) in projected.items()}
     shares = {name: share for name, (_, share) in projected.items()}
-    if span is not None:
-        half_x = half_y = (-float(span), float(span))
-    elif method == "random":
-        half_x = half_y = (-DEFAULT_SPAN, DEFAULT_SPAN)
-    else:
-        both = np.vstack([np.zeros((1, 2)), *coords.values()])
-        floor = 0.05 * float(np.abs(both).max())
-        half_x = padded_range(both[:, 0], floor)
-        half_y = padded_range(both[:, 1], floor)
+    half_x, half_y = _axes(method, span, coords)
     xs = np.linspace(*half_x, grid)
     ys = np.linspace(*half_y, grid)
     z = plane_values(model, data.loss, data, center, directions, xs, ys, None)
@@ -141,6 +113,46 @@ def projected_surface(
         loss=data.loss.name,
         explained=explained,
     )
+
+
+# -- the plane -------------------------------------------------------------------------------
+def _plane(
+    method: str, model: MLP, paths: dict[str, np.ndarray], center: np.ndarray | None,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float] | None]:
+    """The slice's center and directions (and, for PCA, each direction's share of the spread)."""
+    n = model.n_params
+    if method == "random":
+        center = model.get_params() if center is None else check_vector(center, n, "center")
+        directions = np.stack([_filter_normalised(model, center, rng) for _ in range(2)])
+        if np.linalg.matrix_rank(directions) < 2:
+            raise ValueError(
+                "the random filter-normalised directions are degenerate (parallel or zero): "
+                "the center's weights are zero or the model has too few weights; "
+                "use exact_surface for a two-parameter model"
+            )
+        return center, directions, None
+    if not paths:
+        raise ValueError('method "pca" needs paths (after a run); use method "random" before')
+    first = next(iter(paths.values()))
+    center = first[-1].copy() if center is None else check_vector(center, n, "center")
+    directions, explained = _principal_directions(
+        np.vstack(list(paths.values())) - center, first[0] - center, rng
+    )
+    return center, directions, explained
+
+
+def _axes(
+    method: str, span: float | None, coords: dict[str, np.ndarray]
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """[-span, span] on both axes, or (PCA) 0 and every projected point, padded."""
+    if span is not None:
+        return (-float(span), float(span)), (-float(span), float(span))
+    if method == "random":
+        return (-DEFAULT_SPAN, DEFAULT_SPAN), (-DEFAULT_SPAN, DEFAULT_SPAN)
+    both = np.vstack([np.zeros((1, 2)), *coords.values()])
+    floor = 0.05 * float(np.abs(both).max())
+    return padded_range(both[:, 0], floor), padded_range(both[:, 1], floor)
 
 
 # -- directions ------------------------------------------------------------------------------
