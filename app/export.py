@@ -41,6 +41,7 @@ from app.schemas import (
 from app.settings import Settings
 from engine.datasets import DATASETS, LIMITS
 from engine.descent import iterations_per_epoch
+from engine.losses import get_task
 
 FORMAT = "descent-playground/1"
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json",
@@ -96,7 +97,7 @@ def count_params(sizes: list[int]) -> int:
 def n_params(config: TrainConfig) -> int:
     """The model's number of parameters, from the config alone."""
     spec = DATASETS[config.dataset]
-    n_out = (config.n_classes or 3) if spec.task == "multiclass" else 1
+    n_out = get_task(spec.task).n_outputs(config.n_classes or 3)
     return count_params([spec.n_features, *config.hidden, n_out])
 
 
@@ -370,12 +371,17 @@ class _Saved(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
+class SavedLine(_Saved):
+    x: Pair  # the x at the ends of the line w·x + b; each point's `line` holds ŷ there
+
+
 class SavedModel(_Saved):
     layer_sizes: Annotated[list[Count], Field(min_length=2, max_length=MAX_HIDDEN_LAYERS + 2)]
     n_params: Annotated[int, Field(strict=True, ge=1, le=MAX_PARAMS)]
     param_names: Annotated[list[Text], Field(max_length=MAX_PARAMS)]
     activation: Text
     output: Text
+    line: SavedLine | None = None  # the model w·x + b only (files before it have none)
 
 
 class SavedDataset(_Saved):
@@ -398,6 +404,7 @@ class SavedRunInfo(_Saved):
     color: Annotated[int, Field(strict=True, ge=0, lt=MAX_RUNS)]
     iterations_per_epoch: Count
     total_iterations: Count
+    last_batch_size: Count | None = None  # files saved before it have none
 
 
 class SavedStarted(_Saved):
@@ -445,6 +452,7 @@ class SavedPoint(_Saved):
     params: Annotated[list[Num | None], Field(max_length=MAX_PARAMS)]
     status: Status
     residual: Num | None = None  # projected surfaces only
+    line: Pair | None = None  # the model w·x + b only: ŷ at started.model.line.x
 
 
 class SavedOutcome(_Saved):
