@@ -41,7 +41,7 @@ from app.schemas import (
 from app.settings import Settings
 from engine.datasets import DATASETS, LIMITS
 from engine.descent import iterations_per_epoch
-from engine.losses import get_task
+from engine.losses import TASKS, get_task
 
 FORMAT = "descent-playground/1"
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json",
@@ -386,7 +386,7 @@ class SavedModel(_Saved):
 
 class SavedDataset(_Saved):
     name: Text
-    task: Literal["regression", "binary", "multiclass"]
+    task: Literal[tuple(TASKS)]  # type: ignore[valid-type]
     n_samples: Annotated[int, Field(strict=True, ge=1, le=MAX_SAMPLES)]
     n_features: Annotated[int, Field(strict=True, ge=1, le=2)]
     n_classes: Annotated[int, Field(strict=True, ge=1, le=LIMITS["n_classes"][1])]
