@@ -10,20 +10,11 @@
 """
 
 from .datasets import DATASETS, Dataset, make_dataset
-from .descent import (
-    DEFAULT_RUNS,
-    UPDATE_RULES,
-    Problem,
-    RunSpec,
-    Step,
-    compare,
-    iterations_per_epoch,
-    start_runs,
-    train,
-)
+from .descent import DEFAULT_RUNS, UPDATE_RULES, RunSpec, Step, compare, start_runs, train
 from .layers import ACTIVATIONS, OUTPUTS
-from .losses import LOSSES, LOSSES_BY_TASK, OUTPUT_FOR_TASK, Loss, get_loss
+from .losses import LOSSES, LOSSES_BY_TASK, OUTPUT_FOR_TASK, TASKS, Loss, Task, get_loss, get_task
 from .model import MLP
+from .problem import Problem, Schedule, iterations_per_epoch, model_for
 
 __all__ = [
     "ACTIVATIONS",
@@ -39,11 +30,16 @@ __all__ = [
     "Loss",
     "Problem",
     "RunSpec",
+    "Schedule",
     "Step",
+    "TASKS",
+    "Task",
     "compare",
     "get_loss",
+    "get_task",
     "iterations_per_epoch",
     "make_dataset",
+    "model_for",
     "start_runs",
     "train",
 ]

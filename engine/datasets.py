@@ -9,19 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-TASKS = ("regression", "binary", "multiclass")
+from . import losses
+from .losses import get_task
 
-DEFAULT_LOSSES: dict[str, str] = {
-    "regression": "mse",
-    "binary": "binary_crossentropy",
-    "multiclass": "sparse_categorical_crossentropy",
-}
-
-ALLOWED_LOSSES: dict[str, tuple[str, ...]] = {
-    "regression": ("mse", "mae"),
-    "binary": ("binary_crossentropy",),
-    "multiclass": ("sparse_categorical_crossentropy", "categorical_crossentropy"),
-}
+#: The tasks (과제), from the losses' table: regression, binary, multiclass.
+TASKS = tuple(losses.TASKS)
 
 # Inclusive ranges of the user-tunable parameters.
 LIMITS = {"n_samples": (1, 100_000), "noise": (0.0, 2.0), "n_classes": (3, 5)}
@@ -49,9 +41,7 @@ CLASS_NOISE_SCALE = 0.25
 
 def allowed_losses(task: str) -> tuple[str, ...]:
     """Losses that make sense for a task (과제): regression, binary or multiclass."""
-    if task not in ALLOWED_LOSSES:
-        raise ValueError(f"unknown task {task!r}; known tasks: {', '.join(TASKS)}")
-    return ALLOWED_LOSSES[task]
+    return get_task(task).losses
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,13 +73,22 @@ class DatasetSpec:
 
     name: str
     task: str
-    n_features: int
-    default_loss: str
-    allowed_losses: tuple[str, ...]
     description: str
     generate: Callable[..., tuple[np.ndarray, np.ndarray]]  # (rng, n_samples, noise, n_classes)
     default_noise: float
-    has_classes: bool  # True when the n_classes parameter is accepted
+    has_classes: bool = False  # True when the n_classes parameter is accepted
+
+    @property
+    def n_features(self) -> int:
+        return 1 if self.task == "regression" else 2
+
+    @property
+    def default_loss(self) -> str:
+        return get_task(self.task).default_loss
+
+    @property
+    def allowed_losses(self) -> tuple[str, ...]:
+        return get_task(self.task).losses
 
 
 # --------------------------------------------------------------------------- helpers
@@ -211,89 +210,27 @@ def _gen_spiral_k(rng: np.random.Generator, n: int, noise: float, n_classes: int
 # --------------------------------------------------------------------------- registry
 
 
-def _spec(name, task, description, generate, default_noise, has_classes=False) -> DatasetSpec:
-    """Build a registry entry with the task's default and allowed losses."""
-    return DatasetSpec(
-        name=name,
-        task=task,
-        n_features=1 if task == "regression" else 2,
-        default_loss=DEFAULT_LOSSES[task],
-        allowed_losses=ALLOWED_LOSSES[task],
-        description=description,
-        generate=generate,
-        default_noise=default_noise,
-        has_classes=has_classes,
-    )
-
-
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in (
-        _spec(
-            name="linear",
-            task="regression",
-            description="Straight line y = 2x - 1 plus Gaussian noise (선형 회귀).",
-            generate=_gen_linear,
-            default_noise=0.2,
-        ),
-        _spec(
-            name="sine",
-            task="regression",
-            description="Sine wave y = sin(pi x) plus Gaussian noise (비선형 회귀).",
-            generate=_gen_sine,
-            default_noise=0.1,
-        ),
-        _spec(
-            name="blobs",
-            task="binary",
-            description="Two Gaussian blobs, linearly separable (이진 분류).",
-            generate=_gen_blobs,
-            default_noise=0.6,
-        ),
-        _spec(
-            name="moons",
-            task="binary",
-            description="Two interleaving half moons (이진 분류).",
-            generate=_gen_moons,
-            default_noise=0.4,
-        ),
-        _spec(
-            name="circles",
-            task="binary",
-            description="A small circle inside a large one (이진 분류).",
-            generate=_gen_circles,
-            default_noise=0.3,
-        ),
-        _spec(
-            name="xor",
-            task="binary",
-            description="XOR quadrants: opposite corners share a class (이진 분류).",
-            generate=_gen_xor,
-            default_noise=0.4,
-        ),
-        _spec(
-            name="spiral",
-            task="binary",
-            description="Two interleaved spirals (이진 분류).",
-            generate=_gen_spiral,
-            default_noise=0.2,
-        ),
-        _spec(
-            name="multiblobs",
-            task="multiclass",
-            description="3 to 5 Gaussian blobs on a circle (다중 분류).",
-            generate=_gen_multiblobs,
-            default_noise=0.4,
-            has_classes=True,
-        ),
-        _spec(
-            name="spiral_k",
-            task="multiclass",
-            description="A spiral with 3 to 5 arms (다중 분류).",
-            generate=_gen_spiral_k,
-            default_noise=0.15,
-            has_classes=True,
-        ),
+        DatasetSpec("linear", "regression", "Straight line y = 2x - 1 plus Gaussian noise "
+                    "(선형 회귀).", _gen_linear, default_noise=0.2),
+        DatasetSpec("sine", "regression", "Sine wave y = sin(pi x) plus Gaussian noise "
+                    "(비선형 회귀).", _gen_sine, default_noise=0.1),
+        DatasetSpec("blobs", "binary", "Two Gaussian blobs, linearly separable (이진 분류).",
+                    _gen_blobs, default_noise=0.6),
+        DatasetSpec("moons", "binary", "Two interleaving half moons (이진 분류).", _gen_moons,
+                    default_noise=0.4),
+        DatasetSpec("circles", "binary", "A small circle inside a large one (이진 분류).",
+                    _gen_circles, default_noise=0.3),
+        DatasetSpec("xor", "binary", "XOR quadrants: opposite corners share a class (이진 분류).",
+                    _gen_xor, default_noise=0.4),
+        DatasetSpec("spiral", "binary", "Two interleaved spirals (이진 분류).", _gen_spiral,
+                    default_noise=0.2),
+        DatasetSpec("multiblobs", "multiclass", "3 to 5 Gaussian blobs on a circle (다중 분류).",
+                    _gen_multiblobs, default_noise=0.4, has_classes=True),
+        DatasetSpec("spiral_k", "multiclass", "A spiral with 3 to 5 arms (다중 분류).",
+                    _gen_spiral_k, default_noise=0.15, has_classes=True),
     )
 }
 

@@ -11,11 +11,18 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .losses import Loss, get_loss
-from .model import MLP, Evaluator, check_pairing
+from .losses import Loss
+from .model import MLP, Evaluator
+from .problem import Problem, descent_mode, iterations_per_epoch
+
+__all__ = [  # descent_mode, iterations_per_epoch and Problem live in engine.problem
+    "DEFAULT_RUNS", "UPDATE_RULES", "Problem", "RunSpec", "Step", "compare", "descent_mode",
+    "iterations_per_epoch", "start_runs", "train",
+]
 
 #: How far above its start (times max(initial loss, 1)) a full-data loss may climb before the
 #: run is declared diverged.
@@ -101,20 +108,6 @@ UPDATE_RULES: dict[str, type] = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def iterations_per_epoch(n_samples: int, batch_size: int | None) -> int:
-    """ceil(n / batch size): 1,000 samples with batch size 100 give 10 iterations per epoch."""
-    if batch_size is None or batch_size >= n_samples:
-        return 1
-    return math.ceil(n_samples / batch_size)
-
-
-def descent_mode(batch_size: int | None, n_samples: int) -> str:
-    """"sgd" for batch size 1, "full" for None or >= n, else "mini-batch"."""
-    if batch_size is None or batch_size >= n_samples:
-        return "full"
-    return "sgd" if batch_size == 1 else "mini-batch"
-
-
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
@@ -126,80 +119,33 @@ def _check_int(name: str, value, low: int, allow_none: bool = False) -> None:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
-def _check_data(X: np.ndarray, y: np.ndarray, model: MLP) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y)
-    if X.ndim != 2 or X.shape[0] == 0:
-        raise ValueError(f"X must have shape (n, d) with n >= 1, got shape {X.shape}")
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}")
-    if X.shape[1] != model.layer_sizes[0]:
-        raise ValueError(
-            f"X has {X.shape[1]} features but the model's input size is {model.layer_sizes[0]}"
-        )
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X holds values that are not finite")
-    return X, y
+class Criterion:
+    """The training criterion (학습 기준): after each update, is the run still going, and if not,
+    why: "diverged", "target_reached", "early_stopped" or "completed"."""
 
+    def __init__(
+        self, initial: float, epochs: int, target_loss: float | None, patience: int | None
+    ) -> None:
+        self.limit = DIVERGENCE_FACTOR * max(initial, 1.0) if math.isfinite(initial) else math.inf
+        self.epochs, self.target_loss, self.patience = epochs, target_loss, patience
+        self.best, self.stale = initial, 0
 
-def _targets(loss: Loss, y: np.ndarray, k: int, n: int) -> np.ndarray:
-    """A dataset's y as the loss's targets for a model with k outputs, checked up front."""
-    t = loss.targets(y, k)
-    if loss.name in ("mse", "mae", "binary_crossentropy"):
-        if t.ndim == 1 and k == 1:
-            t = t[:, None]
-        if t.shape != (n, k):
-            raise ValueError(
-                f"{loss.name}: y must have shape ({n}, {k}) for a model with {k} output(s), "
-                f"got shape {np.shape(y)}"
-            )
-        if not np.all(np.isfinite(t)):
-            raise ValueError("y holds values that are not finite")
-    loss.check(t, np.full((n, k), 0.5))
-    return t
-
-
-class Problem:
-    """A model, a loss and a dataset: the full-data loss and gradient at any parameters."""
-
-    def __init__(self, model: MLP, loss: Loss | str, X: np.ndarray, y: np.ndarray) -> None:
-        self.loss = get_loss(loss)
-        check_pairing(model, self.loss)
-        self.X, y = _check_data(X, y, model)
-        self.model = model.copy()
-        self.t = _targets(self.loss, y, model.layer_sizes[-1], self.X.shape[0])
-        self.t_fused = self.model.onehot(self.loss, self.t) if self.model.fuses(self.loss) else None
-        self.n = self.X.shape[0]
-
-    def batch(self, idx: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Inputs and targets of the samples `idx` (all of them for None)."""
-        if idx is None:
-            return self.X, self.t, self.t_fused
-        tf = None if self.t_fused is None else self.t_fused[idx]
-        return self.X[idx], self.t[idx], tf
-
-    def loss_at(self, params: np.ndarray, idx: np.ndarray | None = None) -> float:
-        """L(theta) on all data (or on the batch `idx`), without touching any gradient."""
-        x, t, _ = self.batch(idx)
-        with np.errstate(all="ignore"):
-            p = self.model.predict_with(params, x)
-            return self.loss.mean(t, p)
-
-    def loss_and_grad(
-        self, params: np.ndarray, idx: np.ndarray | None = None
-    ) -> tuple[float, np.ndarray]:
-        """L(theta) and dL/dtheta on all data (or on the batch `idx`)."""
-        self.model.set_params(params)
-        x, t, tf = self.batch(idx)
-        with np.errstate(all="ignore"):
-            value = self.model.loss_and_grad(self.loss, x, t, tf)
-        return value, self.model.grad.copy()
-
-    def outputs(self, params: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
-        """The model's outputs (ŷ) at `params` for the samples `idx`."""
-        x, _, _ = self.batch(idx)
-        with np.errstate(all="ignore"):
-            return self.model.predict_with(params, x)
+    def status(self, value: float, finite: bool, epoch: int, epoch_end: bool) -> str:
+        """The status after an update that left the full-data loss at `value`."""
+        if not (finite and math.isfinite(value)) or value > self.limit:
+            return "diverged"
+        if self.target_loss is not None and value <= self.target_loss:
+            return "target_reached"
+        if not epoch_end:
+            return "running"
+        if self.patience is not None:
+            if value < self.best:
+                self.best, self.stale = value, 0
+            else:
+                self.stale += 1
+                if self.stale >= self.patience:
+                    return "early_stopped"
+        return "completed" if epoch == self.epochs else "running"
 
 
 # -- the trainer -----------------------------------------------------------------------------
@@ -252,69 +198,40 @@ def _train(
     patience: int | None,
     update: str,
 ) -> Iterator[Step]:
-    model, lossf, n = problem.model, problem.loss, problem.n
-    X, t, t_fused = problem.X, problem.t, problem.t_fused
+    model, lossf, n, X, t = problem.model, problem.loss, problem.n, problem.X, problem.t
     full = batch_size is None or batch_size >= n
     B = n if full else batch_size
     rule = UPDATE_RULES[update](lr)
     rng = np.random.default_rng(seed)
     theta, grad = model.theta, model.grad
-    all_idx = np.arange(n)
     evaluate = Evaluator(model, X)
-
-    def full_loss() -> float:
-        return lossf.mean(t, evaluate())
-
     with np.errstate(all="ignore"):
-        initial = full_loss()
-    limit = DIVERGENCE_FACTOR * max(initial, 1.0) if math.isfinite(initial) else math.inf
-    best, stale = initial, 0
+        criterion = Criterion(lossf.mean(t, evaluate()), epochs, target_loss, patience)
     iteration = 0
     for epoch in range(1, epochs + 1):
         # Shuffle every epoch with the run's own seeded RNG (full batch needs no shuffle).
-        order = all_idx if full else rng.permutation(n)
+        order = np.arange(n) if full else rng.permutation(n)
         for start in range(0, n, B):
             idx = order[start : start + B]
-            if full:
-                xb, tb, fb = X, t, t_fused
-            else:
-                xb, tb = X[idx], t[idx]
-                fb = None if t_fused is None else t_fused[idx]
+            xb, tb = (X, t) if full else (X[idx], t[idx])
             prev = theta.copy()
             with np.errstate(all="ignore"):
-                batch_loss = model.loss_and_grad(lossf, xb, tb, fb)
+                batch_loss = model.loss_and_grad(lossf, xb, tb)  # forward, loss, backward
                 g = grad.copy()
-                rule.update(theta, grad)
-                value = full_loss()
+                rule.update(theta, grad)  # w <- w - lr * dL/dw (or momentum, Adam)
+                value = lossf.mean(t, evaluate())
             iteration += 1
             g_norm = math.sqrt(g @ g)
             grad_ok = math.isfinite(g_norm)
-
-            status = "running"
-            params = theta.copy()
-            if not (math.isfinite(value) and np.isfinite(theta).all()):
-                status, params = "diverged", prev
-            elif value > limit:
-                status = "diverged"
-            elif target_loss is not None and value <= target_loss:
-                status = "target_reached"
-            elif start + B >= n:  # the epoch's last batch
-                if patience is not None:
-                    if value < best:
-                        best, stale = value, 0
-                    else:
-                        stale += 1
-                        if stale >= patience:
-                            status = "early_stopped"
-                if status == "running" and epoch == epochs:
-                    status = "completed"
+            finite = bool(np.isfinite(theta).all())
+            status = criterion.status(value, finite, epoch, start + B >= n)
             yield Step(
                 iteration=iteration,
                 epoch=epoch,
                 batch_size=len(idx),
                 batch_loss=_finite(batch_loss),
                 loss=_finite(value),
-                params=params,
+                params=theta.copy() if finite and math.isfinite(value) else prev,
                 grad=g if grad_ok else None,
                 grad_norm=g_norm if grad_ok else None,
                 status=status,
@@ -379,19 +296,13 @@ def start_runs(
 
 
 def compare(
-    X: np.ndarray,
-    y: np.ndarray,
-    model: MLP,
-    loss: Loss | str,
-    runs: Sequence[RunSpec] = DEFAULT_RUNS,
-    lr: float = 0.1,
-    epochs: int = 5,
-    seed: int = 0,
-    target_loss: float | None = None,
-    patience: int | None = None,
+    X: np.ndarray, y: np.ndarray, model: MLP, loss: Loss | str, **options: Any
 ) -> Iterator[tuple[str, Step]]:
-    """Advance every run one iteration in turn; yield (run name, Step) until all have ended."""
-    trainers = start_runs(X, y, model, loss, runs, lr, epochs, seed, target_loss, patience)
+    """Advance every run one iteration in turn; yield (run name, Step) until all have ended.
+
+    `options` are those of `start_runs`: runs, lr, epochs, seed, target_loss, patience.
+    """
+    trainers = start_runs(X, y, model, loss, **options)
     while trainers:
         for name in list(trainers):
             step = next(trainers[name], None)

@@ -6,6 +6,9 @@ the chain rule (연쇄 법칙) is nothing more than passing `dout` from one laye
 
 Each activation also offers `fn(x)`, a pure function of any array shape, so the loss surface can
 evaluate many parameter vectors at once without touching a layer's cache.
+
+The last layer joins the output activation with the loss (`SigmoidWithLoss`, `SoftmaxWithLoss`):
+`forward(x, t)` returns the loss and `backward()` the gradient at the logits, `(y - t) / batch_size`.
 """
 
 from __future__ import annotations
@@ -169,3 +172,64 @@ OUTPUTS: dict[str, type] = {
     "sigmoid": Sigmoid,
     "softmax": Softmax,
 }
+
+
+# -- the output activation joined with its loss (출력층 + 손실함수) ------------------------------
+class OutputWithLoss:
+    """Any output activation + any loss, by the chain rule: dx = output'(x) * dL/dy.
+
+    `forward(x, t)` returns the loss; `backward(dout=1)` returns dL/dx (dout = dL/dL = 1, as in
+    the textbook's `SoftmaxWithLoss.backward(dout=1)`).
+    """
+
+    def __init__(self, output: str, loss) -> None:
+        self.layer = OUTPUTS[output]()
+        self.loss = loss
+        self.y: np.ndarray | None = None  # the output activation's output
+        self.t: np.ndarray | None = None  # the targets, as the loss reads them
+
+    def forward(self, x: np.ndarray, t: np.ndarray) -> float:
+        self.t = t
+        self.y = self.layer.forward(x)
+        return self.loss.mean(t, self.y)
+
+    def backward(self, dout: float = 1.0) -> np.ndarray:
+        return self.layer.backward(self.loss.grad(self.t, self.y))
+
+
+class SigmoidWithLoss(OutputWithLoss):
+    """Sigmoid + binary cross-entropy (시그모이드 + 교차 엔트로피 오차): dx = (y - t) / batch_size."""
+
+    def __init__(self, loss) -> None:
+        super().__init__("sigmoid", loss)
+
+    def backward(self, dout: float = 1.0) -> np.ndarray:
+        batch_size = self.t.shape[0]
+        return (self.y - self.t) / batch_size
+
+
+class SoftmaxWithLoss(OutputWithLoss):
+    """Softmax + cross-entropy (소프트맥스 + 교차 엔트로피 오차): dx = (y - t) / batch_size."""
+
+    def __init__(self, loss) -> None:
+        super().__init__("softmax", loss)
+
+    def backward(self, dout: float = 1.0) -> np.ndarray:
+        batch_size = self.t.shape[0]
+        if self.t.size == self.y.size:  # one-hot targets
+            dx = self.y - self.t
+        else:  # integer labels: subtract 1 at each sample's label
+            dx = self.y.copy()
+            dx[np.arange(batch_size), self.t] -= 1.0
+        return dx / batch_size
+
+
+#: The fused last layers, by output activation.
+WITH_LOSS: dict[str, type] = {"sigmoid": SigmoidWithLoss, "softmax": SoftmaxWithLoss}
+
+
+def loss_layer(output: str, loss) -> OutputWithLoss:
+    """The last layer for an output activation and a loss: fused when the loss pairs with it."""
+    if loss.fused and loss.output == output:
+        return WITH_LOSS[output](loss)
+    return OutputWithLoss(output, loss)

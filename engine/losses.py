@@ -16,6 +16,8 @@ shape (n, k) give (P, n), which is how the loss surface evaluates many parameter
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 EPSILON = 1e-7
@@ -42,13 +44,26 @@ def _check_pair(name: str, y_true: np.ndarray, y_pred: np.ndarray) -> None:
         raise ValueError(f"{name}: the batch is empty")
 
 
+def _expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+def _zeros_and_ones(t: np.ndarray) -> bool:
+    return bool(np.all((t == 0) | (t == 1)))
+
+
 class Loss:
     """A loss: `value(y_true, y_pred) -> float`, `gradient(y_true, y_pred) -> dL/dy_pred`."""
 
     name = ""
     task = ""
-    #: The output activation whose pairing with this loss has the fused gradient (p - t) / m.
-    fused_output: str | None = None
+    #: The output activation this loss expects ("linear", "sigmoid" or "softmax").
+    output = "linear"
+    #: Whether the output pairs with this loss for the fused gradient (y - t) / m.
+    fused = False
+    #: The task's default loss (the first the page offers).
+    default = False
 
     def check(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         """Validate shapes and values; return the targets in the form the formulas use."""
@@ -105,6 +120,7 @@ class MeanSquaredError(Loss):
 
     name = "mse"
     task = "regression"
+    default = True
 
     def sample_losses(self, t: np.ndarray, p: np.ndarray) -> np.ndarray:
         d = p - t
@@ -119,16 +135,15 @@ class BinaryCrossentropy(Loss):
 
     name = "binary_crossentropy"
     task = "binary"
-    fused_output = "sigmoid"
+    output = "sigmoid"
+    fused = True
+    default = True
 
     def check(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         t = super().check(y_true, y_pred)
-        if y_pred.shape[1] != 1:
-            raise ValueError(
-                f"binary_crossentropy expects one output (a probability), got {y_pred.shape[1]}"
-            )
-        if not np.all((t == 0) | (t == 1)):
-            raise ValueError("binary_crossentropy: y_true must hold only 0 and 1")
+        k = y_pred.shape[1]
+        _expect(k == 1, f"{self.name} expects one output (a probability), got {k}")
+        _expect(_zeros_and_ones(t), f"{self.name}: y_true must hold only 0 and 1")
         return t
 
     def sample_losses(self, t: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -147,17 +162,18 @@ class CategoricalCrossentropy(Loss):
 
     name = "categorical_crossentropy"
     task = "multiclass"
-    fused_output = "softmax"
+    output = "softmax"
+    fused = True
 
     def check(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         t = super().check(y_true, y_pred)
-        if y_pred.shape[1] < 2:
-            raise ValueError(f"{self.name} expects at least two outputs, got {y_pred.shape[1]}")
-        if not (np.all((t == 0) | (t == 1)) and np.all(t.sum(axis=1) == 1)):
-            raise ValueError(
-                f"{self.name}: every row of y_true must be one-hot (a single 1, the rest 0); "
-                "for integer labels use sparse_categorical_crossentropy"
-            )
+        k = y_pred.shape[1]
+        _expect(k >= 2, f"{self.name} expects at least two outputs, got {k}")
+        _expect(
+            _zeros_and_ones(t) and bool(np.all(t.sum(axis=1) == 1)),
+            f"{self.name}: every row of y_true must be one-hot (a single 1, the rest 0); "
+            f"for integer labels use {SparseCategoricalCrossentropy.name}",
+        )
         return t
 
     def sample_losses(self, t: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -181,7 +197,9 @@ class SparseCategoricalCrossentropy(Loss):
 
     name = "sparse_categorical_crossentropy"
     task = "multiclass"
-    fused_output = "softmax"
+    output = "softmax"
+    fused = True
+    default = True
 
     @staticmethod
     def labels(y: np.ndarray, n_classes: int, name: str) -> np.ndarray:
@@ -241,15 +259,50 @@ LOSSES: dict[str, Loss] = {
     )
 }
 
+
+@dataclass(frozen=True)
+class Task:
+    """A task (과제): its output activation, the losses that fit it, and the default one."""
+
+    name: str
+    output: str
+    losses: tuple[str, ...]
+    default_loss: str
+
+    def n_outputs(self, n_classes: int) -> int:
+        """Output units for data of `n_classes` classes: one per class for softmax, else one."""
+        return n_classes if self.output == "softmax" else 1
+
+
+def _task_table() -> dict[str, Task]:
+    """The source material's table, read off the losses: each knows its task and its output."""
+    table = {}
+    for loss in LOSSES.values():
+        if loss.task in table:
+            continue
+        fits = [other for other in LOSSES.values() if other.task == loss.task]
+        fits.sort(key=lambda other: not other.default)  # the default first, then registry order
+        table[loss.task] = Task(
+            loss.task, loss.output, tuple(other.name for other in fits), fits[0].name
+        )
+    return table
+
+
+#: Task name -> Task, in the order the tasks first appear in LOSSES.
+TASKS: dict[str, Task] = _task_table()
+
 #: Which losses fit which task (the source material's table).
-LOSSES_BY_TASK: dict[str, tuple[str, ...]] = {
-    "regression": ("mse", "mae"),
-    "binary": ("binary_crossentropy",),
-    "multiclass": ("sparse_categorical_crossentropy", "categorical_crossentropy"),
-}
+LOSSES_BY_TASK: dict[str, tuple[str, ...]] = {task.name: task.losses for task in TASKS.values()}
 
 #: The output activation each task's losses expect.
-OUTPUT_FOR_TASK = {"regression": "linear", "binary": "sigmoid", "multiclass": "softmax"}
+OUTPUT_FOR_TASK: dict[str, str] = {task.name: task.output for task in TASKS.values()}
+
+
+def get_task(name: str) -> Task:
+    """The task (과제) "regression", "binary" or "multiclass"; ValueError for any other."""
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}")
+    return TASKS[name]
 
 
 def get_loss(name: str | Loss) -> Loss:
@@ -263,7 +316,3 @@ def get_loss(name: str | Loss) -> Loss:
             f"unknown loss {name!r}; known losses: {', '.join(LOSSES)}"
         ) from None
 
-
-def fused_gradient(t: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """dL/dz for sigmoid + binary CE or softmax + CE, through the output: (p - t) / m."""
-    return (p - t) / p.shape[0]

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .layers import ACTIVATIONS, OUTPUTS, Affine
-from .losses import Loss, fused_gradient, get_loss
+from .layers import ACTIVATIONS, OUTPUTS, Affine, loss_layer
+from .losses import Loss, get_loss
 
 
 def _check_sizes(layer_sizes: Sequence[int]) -> list[int]:
@@ -59,7 +59,7 @@ class MLP:
         self.grad = np.zeros(self.n_params)
 
         self.affines: list[Affine] = []
-        self.layers: list = []
+        self.layers: list = []  # up to the logits: Affine, activation, ..., Affine
         offset = 0
         for i, ((n_in, n_out), _) in enumerate(self.shapes):
             W = self.theta[offset : offset + n_in * n_out].reshape(n_in, n_out)
@@ -72,9 +72,10 @@ class MLP:
             affine.dW, affine.db = dW, db
             self.affines.append(affine)
             self.layers.append(affine)
-            last = i == len(self.shapes) - 1
-            self.layers.append(OUTPUTS[output]() if last else ACTIVATIONS[activation]())
-        self.output_layer = self.layers[-1]
+            if i < len(self.shapes) - 1:
+                self.layers.append(ACTIVATIONS[activation]())
+        self.output_layer = OUTPUTS[output]()
+        self.last_layers: dict[str, object] = {}  # the output joined with each loss used
         self.set_params(self.initial_params(seed))
 
     # -- parameters -------------------------------------------------------------------------
@@ -133,16 +134,20 @@ class MLP:
         return other
 
     # -- passes -----------------------------------------------------------------------------
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Forward pass (순전파) through every layer, caching what backward needs."""
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Forward pass up to the output activation, caching what backward needs."""
         for layer in self.layers:
             x = layer.forward(x)
         return x
 
-    def backward(self, dout: np.ndarray, skip_output: bool = False) -> np.ndarray:
-        """Backward pass (역전파): the chain rule, layer by layer; fills `self.grad`."""
-        layers = self.layers[:-1] if skip_output else self.layers
-        for layer in reversed(layers):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Forward pass (순전파) through every layer, caching what backward needs."""
+        return self.output_layer.forward(self.logits(x))
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Backward pass (역전파) from dL/dy: the chain rule, layer by layer; fills `self.grad`."""
+        dout = self.output_layer.backward(dout)
+        for layer in reversed(self.layers):
             dout = layer.backward(dout)
         return dout
 
@@ -161,34 +166,24 @@ class MLP:
             a = out(z) if i == len(params) - 1 else hidden(z)
         return a
 
-    def loss_and_grad(
-        self, loss: Loss | str, x: np.ndarray, t: np.ndarray, t_fused: np.ndarray | None = None
-    ) -> float:
+    def loss_layer(self, loss: Loss):
+        """The output activation joined with `loss` (a SigmoidWithLoss for binary CE, ...)."""
+        if loss.name not in self.last_layers:
+            self.last_layers[loss.name] = loss_layer(self.output, loss)
+        return self.last_layers[loss.name]
+
+    def loss_and_grad(self, loss: Loss | str, x: np.ndarray, t: np.ndarray) -> float:
         """Forward, loss and backward on one batch; the gradient is left in `self.grad`.
 
-        `t` are targets as `loss.targets` makes them (`t_fused`, if given, the same targets as
-        `onehot` makes them). With a sigmoid or softmax output and the matching cross-entropy the
-        output layer is fused with the loss: dL/dz = (p - t) / m.
+        `t` are targets as `loss.targets` makes them. With a sigmoid or softmax output and the
+        matching cross-entropy the last layer is fused with the loss: dL/dz = (y - t) / m.
         """
-        loss = get_loss(loss)
-        p = self.forward(x)
-        value = loss.mean(t, p)
-        if self.fuses(loss):
-            t_fused = self.onehot(loss, t) if t_fused is None else t_fused
-            self.backward(fused_gradient(t_fused, p), skip_output=True)
-        else:
-            self.backward(loss.grad(t, p))
+        last = self.loss_layer(get_loss(loss))
+        value = last.forward(self.logits(x), t)
+        dout = last.backward()
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
         return value
-
-    def fuses(self, loss: Loss) -> bool:
-        """Does this output pair with `loss` for the fused gradient (p - t) / m?"""
-        return loss.fused_output is not None and loss.fused_output == self.output
-
-    def onehot(self, loss: Loss, t: np.ndarray) -> np.ndarray:
-        """Targets as the fused gradient wants them (one-hot rows for integer labels)."""
-        if loss.name == "sparse_categorical_crossentropy":
-            return np.eye(self.layer_sizes[-1])[t]
-        return t
 
     def __repr__(self) -> str:
         return (
@@ -228,22 +223,4 @@ class Evaluator:
         for i in range(last):
             self.inputs[i + 1][:, :-1] = self.hidden(self.inputs[i] @ self.Wb[i])
         return self.out(self.inputs[last] @ self.Wb[last])
-
-
-def check_pairing(model: MLP, loss: Loss) -> None:
-    """Raise ValueError when a loss does not fit the model's output."""
-    fits = {
-        "mae": ("linear",),
-        "mse": ("linear",),
-        "binary_crossentropy": ("sigmoid",),
-        "categorical_crossentropy": ("softmax",),
-        "sparse_categorical_crossentropy": ("softmax",),
-    }[loss.name]
-    if model.output not in fits:
-        raise ValueError(
-            f"loss {loss.name!r} does not fit a {model.output!r} output; "
-            f"use an output of: {', '.join(fits)}"
-        )
-    if loss.name == "binary_crossentropy" and model.layer_sizes[-1] != 1:
-        raise ValueError("binary_crossentropy needs a model with exactly one output unit")
 

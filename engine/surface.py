@@ -1,24 +1,21 @@
 """Loss surfaces (손실 곡면) as data: grid axes, loss values, and where each path lies on them.
 
 A loss L(theta) over all parameters cannot be drawn, but its values on a plane can. Every surface
-here is the plane
+is the plane
 
     theta(a, b) = center + a * d1 + b * d2
 
 sampled on a G x G grid of (a, b), with `z[i, j] = L(theta(x[j], y[i]))` (Plotly's convention:
 rows follow the y axis, columns the x axis).
 
-- **exact** (정확한 곡면): a model with exactly two parameters, `MLP([1, 1])`: theta = [w, b].
-  The plane is the whole parameter space (center 0, directions the identity), so every path point
-  lies on the surface and the picture is the true landscape. For MSE the loss is a quadratic in
-  (w, b) whose coefficients are a handful of means over the data (sufficient statistics), so the
-  grid costs the same for 100 or 100,000 samples.
-- **projected** (투영 곡면): a larger network, seen through a 2-D slice. Either random
-  filter-normalised directions (Li et al., 2018, "Visualizing the Loss Landscape of Neural
-  Nets"), usable before training, or the first two principal components of the paths, after a
-  run. A path seldom lies in the plane; each point is projected onto it by least squares and the
-  share of its offset the plane misses is reported as the `residual`, so the picture can say how
-  faithful it is.
+- **exact** (정확한 곡면, this module): a model with exactly two parameters, `MLP([1, 1])`:
+  theta = [w, b]. The plane is the whole parameter space (center 0, directions the identity), so
+  every path point lies on the surface and the picture is the true landscape. For MSE the loss is
+  a quadratic in (w, b) whose coefficients are a handful of means over the data (sufficient
+  statistics), so the grid costs the same for 100 or 100,000 samples.
+- **projected** (투영 곡면, `engine.projection`): a larger network seen through a 2-D slice; a
+  path point off the plane is projected onto it by least squares (`project_points`), and the
+  share of its offset the plane misses is its `residual`.
 
 The grid is evaluated in chunks of parameter vectors, `MLP.predict_with` running a whole chunk
 at once; a byte budget fixes the chunk size, so memory does not grow with the grid.
@@ -33,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from .descent import Problem
-from .losses import Loss, get_loss
+from .least_squares import Quadratic, hessian_lambda_max, least_squares
+from .losses import Loss, MeanAbsoluteError, MeanSquaredError
 from .model import MLP
+from .problem import Problem
 
 #: Allowed grid sizes (points per axis), inclusive.
 GRID_LIMITS = (3, 301)
@@ -43,17 +41,11 @@ GRID_LIMITS = (3, 301)
 PADDING = 0.25
 #: The smallest half-width of an exact surface's axis (when all points coincide).
 MIN_HALF_WIDTH = 0.5
-#: Default half-width of a random projected slice, in units of the normalised directions.
-DEFAULT_SPAN = 1.0
 #: Bytes one (chunk, n, widest layer) array of activations may take while the grid is
 #: evaluated. A forward pass holds about four such arrays at once; half a megabyte keeps them in
 #: the CPU cache, which measured faster than chunks of 4 to 16 MB (a 51 x 51 slice of
 #: MLP [2, 8, 8, 1] over 1,000 samples peaks near 2 MB).
 CHUNK_BYTES = 2**19
-METHODS = {
-    "random": "random filter-normalised directions",
-    "pca": "PCA of the paths",
-}
 
 
 # -- the data --------------------------------------------------------------------------------
@@ -102,10 +94,17 @@ class Surface:
         if self.kind == "exact":  # the plane is the whole (w, b) space
             xy, share = stack - self.center, np.zeros(stack.shape[0])
         else:
-            xy, share = _project(stack, self.center, self.directions, self._pinv)
+            xy, share = project_points(stack, self.center, self.directions, self._pinv)
         if single:
             return xy[0], float(share[0])
         return xy, share
+
+    def project_direction(self, vector: np.ndarray) -> np.ndarray:
+        """A direction in parameter space (a gradient, say) as (a, b) on the plane."""
+        if self.kind == "exact":
+            return np.asarray(vector, dtype=np.float64)
+        coords, *_ = np.linalg.lstsq(self.directions.T, vector, rcond=None)
+        return coords
 
     def to_dict(self) -> dict[str, Any]:
         """Plain lists and floats for JSON (non-finite losses become None)."""
@@ -152,41 +151,42 @@ def exact_surface(
     and at least 0.5 wide on each side of their middle. `minimum` is the closed-form
     least-squares minimum for MSE and the lowest grid point otherwise.
     """
-    grid = _check_grid(grid)
-    lossf, data = _data(model, loss, X, y)
+    grid = check_grid(grid)
+    data = Problem(model, loss, X, y)
+    lossf = data.loss
     if model.n_params != 2:
         raise ValueError(
             f"an exact surface needs a model with exactly two parameters (MLP([1, 1]): w, b); "
             f"this model has {model.n_params}: use projected_surface"
         )
-    start = model.get_params() if start is None else _check_vector(start, 2, "start")
-    paths = _check_paths(paths, 2)
-    quad = _Quadratic.fit(data.X, data.t) if lossf.name == "mse" else None
+    start = model.get_params() if start is None else check_vector(start, 2, "start")
+    paths = check_paths(paths, 2)
+    quad = Quadratic.fit(data.X, data.t) if isinstance(lossf, MeanSquaredError) else None
 
     if ranges is None:
         points = [start[None, :], *paths.values()]
         if quad is not None:
             points.append(np.array([[quad.w, quad.b]]))
-        elif lossf.name == "mae":  # its minimum lies near the least-squares fit
-            points.append(_least_squares(data.X, data.t)[None, :])
+        elif isinstance(lossf, MeanAbsoluteError):  # its minimum lies near the least squares
+            points.append(least_squares(data.X, data.t)[None, :])
         stacked = np.vstack(points)
         ranges = (
-            _padded_range(stacked[:, 0], MIN_HALF_WIDTH),
-            _padded_range(stacked[:, 1], MIN_HALF_WIDTH),
+            padded_range(stacked[:, 0], MIN_HALF_WIDTH),
+            padded_range(stacked[:, 1], MIN_HALF_WIDTH),
         )
     else:
         ranges = _check_ranges(ranges)
     xs = np.linspace(*ranges[0], grid)
     ys = np.linspace(*ranges[1], grid)
     center, directions = np.zeros(2), np.eye(2)
-    z = _plane_values(model, lossf, data, center, directions, xs, ys, quad)
+    z = plane_values(model, lossf, data, center, directions, xs, ys, quad)
 
     if quad is not None:
         minimum = (float(quad.w), float(quad.b))
         minimum_loss = float(quad.values(np.array(quad.w), np.array(quad.b)))
         lam = hessian_lambda_max(data.X)
     else:
-        minimum, minimum_loss = _lowest(xs, ys, z)
+        minimum, minimum_loss = lowest(xs, ys, z)
         lam = None
     return Surface(
         kind="exact",
@@ -206,112 +206,6 @@ def exact_surface(
     )
 
 
-def projected_surface(
-    model: MLP,
-    loss: Loss | str,
-    X: np.ndarray,
-    y: np.ndarray,
-    paths: Mapping[str, np.ndarray] | None = None,
-    grid: int = 51,
-    method: str = "random",
-    seed: int = 0,
-    center: np.ndarray | None = None,
-    span: float | None = None,
-) -> Surface:
-    """A 2-D slice of a network's loss surface: theta = center + a * d1 + b * d2 (투영 곡면).
-
-    method "random": filter-normalised random directions (Li et al., 2018). For each layer's W
-    (n_in, n_out), each output unit's column (its filter) of a standard normal direction is
-    rescaled to the norm of the same column of the center's W; the bias part of each direction
-    is set to zero (Li et al.'s default), so the slice moves the weights only. The center
-    defaults to the model's current parameters and both axes span [-span, span], span 1.0 by
-    default. Both directions come from one `np.random.default_rng(seed)`.
-
-    method "pca": orthonormal directions, the first two principal components of the offsets of
-    all the paths' points from the center, which defaults to the final point of the first path
-    (not the mean of the points): the plane through the center that fits the points best in the
-    least-squares sense. Signs are chosen so the first path starts at a <= 0, b <= 0. If the
-    points span a single line, the second direction is a seeded random one orthogonal to the
-    first. Unless `span` is given, each axis covers 0 and every projected point, padded by 25%.
-    """
-    grid = _check_grid(grid)
-    lossf, data = _data(model, loss, X, y)
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    if span is not None and (
-        isinstance(span, bool)
-        or not isinstance(span, int | float | np.floating | np.integer)
-        or not math.isfinite(span)
-        or span <= 0
-    ):
-        raise ValueError(f"span must be a finite number > 0 or None, got {span!r}")
-    n = model.n_params
-    paths = _check_paths(paths, n)
-    rng = np.random.default_rng(seed)
-    explained = None
-
-    if method == "random":
-        center = model.get_params() if center is None else _check_vector(center, n, "center")
-        directions = np.stack([_filter_normalised(model, center, rng) for _ in range(2)])
-        if np.linalg.matrix_rank(directions) < 2:
-            raise ValueError(
-                "the random filter-normalised directions are degenerate (parallel or zero): "
-                "the center's weights are zero or the model has too few weights; "
-                "use exact_surface for a two-parameter model"
-            )
-    else:
-        if not paths:
-            raise ValueError('method "pca" needs paths (after a run); use method "random" before')
-        first = next(iter(paths.values()))
-        center = first[-1].copy() if center is None else _check_vector(center, n, "center")
-        directions, explained = _principal_directions(
-            np.vstack(list(paths.values())) - center, first[0] - center, rng
-        )
-
-    projected = {name: _project(p, center, directions) for name, p in paths.items()}
-    coords = {name: xy for name, (xy, _) in projected.items()}
-    shares = {name: share for name, (_, share) in projected.items()}
-    if span is not None:
-        half_x = half_y = (-float(span), float(span))
-    elif method == "random":
-        half_x = half_y = (-DEFAULT_SPAN, DEFAULT_SPAN)
-    else:
-        both = np.vstack([np.zeros((1, 2)), *coords.values()])
-        floor = 0.05 * float(np.abs(both).max())
-        half_x = _padded_range(both[:, 0], floor)
-        half_y = _padded_range(both[:, 1], floor)
-    xs = np.linspace(*half_x, grid)
-    ys = np.linspace(*half_y, grid)
-    z = _plane_values(model, lossf, data, center, directions, xs, ys, None)
-    minimum, minimum_loss = _lowest(xs, ys, z)
-
-    every = np.concatenate(list(shares.values())) if shares else np.zeros(0)
-    residual = {
-        "per_path": shares,
-        "mean": float(every.mean()) if every.size else 0.0,
-        "max": float(every.max()) if every.size else 0.0,
-    }
-    return Surface(
-        kind="projected",
-        x=xs,
-        y=ys,
-        z=z,
-        labels=("direction 1", "direction 2"),
-        center=center.copy(),
-        directions=directions,
-        minimum=minimum,
-        minimum_loss=minimum_loss,
-        paths=coords,
-        residual=residual,
-        lambda_max=None,
-        method=METHODS[method],
-        loss=lossf.name,
-        explained=explained,
-    )
-
-
 def surface_values(
     model: MLP,
     loss: Loss | str,
@@ -326,7 +220,8 @@ def surface_values(
     Returns shape (len(ys), len(xs)), z[i, j] = L(center + xs[j] d1 + ys[i] d2). Without a
     surface the model must have two parameters and (xs, ys) are (w, b) themselves.
     """
-    lossf, data = _data(model, loss, X, y)
+    data = Problem(model, loss, X, y)
+    lossf = data.loss
     xs = _check_axis(xs, "xs")
     ys = _check_axis(ys, "ys")
     if surface is None:
@@ -344,88 +239,13 @@ def surface_values(
             )
         center, directions = surface.center, surface.directions
     quad = None
-    if lossf.name == "mse" and model.n_params == 2:
-        quad = _Quadratic.fit(data.X, data.t)
-    return _plane_values(model, lossf, data, center, directions, xs, ys, quad)
-
-
-def hessian_lambda_max(X: np.ndarray) -> float:
-    """Largest eigenvalue of the MSE Hessian for y = w x + b: H = 2 [[E x², E x], [E x, 1]].
-
-    Full-batch gradient descent converges for lr < 2 / lambda_max and diverges above it.
-    """
-    x = np.asarray(X, dtype=np.float64)
-    if x.ndim == 2 and x.shape[1] == 1:
-        x = x[:, 0]
-    if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"X must have shape (n,) or (n, 1) with n >= 1, got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("X holds values that are not finite")
-    mx, mxx = float(np.mean(x)), float(np.mean(x * x))
-    H = 2.0 * np.array([[mxx, mx], [mx, 1.0]])
-    return float(np.linalg.eigvalsh(H)[-1])
-
-
-# -- MSE of w x + b: a quadratic from sufficient statistics ----------------------------------
-@dataclass(frozen=True)
-class _Quadratic:
-    """MSE of w x + b as dw² E[x²] + 2 dw db E[x] + db² - 2 dw E[x r] - 2 db E[r] + E[r²].
-
-    dw = w - w*, db = b - b*, r = t - w* x - b* are the residuals at the least-squares fit
-    (w*, b*). The identity holds for any (w*, b*); expanding around the fit keeps the terms
-    small near the minimum, so values match a direct mean to about 1e-15 relative.
-    """
-
-    w: float
-    b: float
-    mxx: float
-    mx: float
-    mxr: float
-    mr: float
-    mrr: float
-
-    @staticmethod
-    def fit(X: np.ndarray, t: np.ndarray) -> _Quadratic:
-        x, t = X[:, 0], t[:, 0]
-        w, b = _least_squares(X, t[:, None])
-        r = t - w * x - b
-        n = x.shape[0]
-        return _Quadratic(
-            w=float(w),
-            b=float(b),
-            mxx=float(np.dot(x, x) / n),
-            mx=float(np.add.reduce(x) / n),
-            mxr=float(np.dot(x, r) / n),
-            mr=float(np.add.reduce(r) / n),
-            mrr=float(np.dot(r, r) / n),
-        )
-
-    def values(self, W: np.ndarray, B: np.ndarray) -> np.ndarray:
-        dw = W - self.w
-        db = B - self.b
-        return (
-            dw * (dw * self.mxx + 2.0 * (db * self.mx - self.mxr))
-            + db * (db - 2.0 * self.mr)
-            + self.mrr
-        )
-
-
-def _least_squares(X: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """(w*, b*) minimising mean (w x + b - t)², from centred sums (min-norm if x is constant)."""
-    x, t = X[:, 0], t[:, 0]
-    mx, mt = float(np.mean(x)), float(np.mean(t))
-    xc = x - mx
-    sxx = float(np.dot(xc, xc))
-    if sxx > 0.0:
-        w = float(np.dot(xc, t - mt)) / sxx
-        return np.array([w, mt - w * mx])
-    # Every x equals mx: only w * mx + b = mean t is fixed; take the shortest such (w, b).
-    scale = mt / (mx * mx + 1.0)
-    return np.array([mx * scale, scale])
+    if isinstance(lossf, MeanSquaredError) and model.n_params == 2:
+        quad = Quadratic.fit(data.X, data.t)
+    return plane_values(model, lossf, data, center, directions, xs, ys, quad)
 
 
 # -- evaluating a plane ----------------------------------------------------------------------
-def _plane_values(
+def plane_values(
     model: MLP,
     lossf: Loss,
     data: Problem,
@@ -433,7 +253,7 @@ def _plane_values(
     directions: np.ndarray,
     xs: np.ndarray,
     ys: np.ndarray,
-    quad: _Quadratic | None,
+    quad: Quadratic | None,
 ) -> np.ndarray:
     """z[i, j] = L(center + xs[j] d1 + ys[i] d2) on the data, vectorised over the grid."""
     A, B = np.meshgrid(xs, ys)
@@ -460,7 +280,7 @@ def _chunk_size(model: MLP, n: int) -> int:
     return max(1, CHUNK_BYTES // (n * max(model.layer_sizes) * 8))
 
 
-def _lowest(xs: np.ndarray, ys: np.ndarray, z: np.ndarray) -> tuple:
+def lowest(xs: np.ndarray, ys: np.ndarray, z: np.ndarray) -> tuple:
     """((x, y), loss) of the lowest finite grid point, or (None, None) if there is none."""
     finite = np.where(np.isfinite(z), z, np.inf)
     if not np.isfinite(finite).any():
@@ -469,47 +289,8 @@ def _lowest(xs: np.ndarray, ys: np.ndarray, z: np.ndarray) -> tuple:
     return (float(xs[j]), float(ys[i])), float(z[i, j])
 
 
-# -- directions and projection ---------------------------------------------------------------
-def _filter_normalised(model: MLP, center: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A random direction whose W columns have the center's column norms; biases zero."""
-    d = rng.standard_normal(model.n_params)
-    for (dW, db), (cW, _) in zip(model.unflatten(d), model.unflatten(center), strict=True):
-        dW *= np.linalg.norm(cW, axis=0) / np.linalg.norm(dW, axis=0)  # views into d
-        db[:] = 0.0
-    return d
-
-
-def _principal_directions(
-    offsets: np.ndarray, first_start: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, tuple[float, float]]:
-    """The two leading right singular vectors of the offsets, and each one's share of spread."""
-    _, s, vt = np.linalg.svd(offsets, full_matrices=False)
-    if s.size == 0 or s[0] == 0.0:
-        raise ValueError("the paths never leave the center: PCA has no direction to show")
-    total = float(np.sum(s * s))
-    d1 = vt[0]
-    if s.size > 1 and s[1] > 1e-12 * s[0]:
-        d2, s2 = vt[1], float(s[1])
-    else:  # the points lie on a line: any direction orthogonal to d1 shows the same
-        d2, s2 = _orthogonal_to(d1, rng), 0.0
-    directions = np.stack([d1, d2])
-    start = directions @ first_start
-    directions[start > 0] *= -1.0
-    return directions, (float(s[0] ** 2) / total, s2 * s2 / total)
-
-
-def _orthogonal_to(d1: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A random unit vector orthogonal to the unit vector d1 (Gram-Schmidt, done twice)."""
-    while True:
-        d = rng.standard_normal(d1.shape[0])
-        norm = np.linalg.norm(d)
-        for _ in range(2):
-            d -= (d @ d1) * d1
-        if np.linalg.norm(d) > 1e-6 * norm:  # else d was (nearly) parallel to d1: draw again
-            return d / np.linalg.norm(d)
-
-
-def _project(
+# -- projection onto a plane -----------------------------------------------------------------
+def project_points(
     stack: np.ndarray, center: np.ndarray, directions: np.ndarray, pinv: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares plane coordinates (k, 2) and residual shares ||r|| / ||theta - center||.
@@ -528,28 +309,7 @@ def _project(
 
 
 # -- validation ------------------------------------------------------------------------------
-def _data(model: MLP, loss: Loss | str, X: np.ndarray, y: np.ndarray) -> tuple[Loss, Problem]:
-    """Check the model, the loss and the data against each other (ValueError if they clash)."""
-    if not isinstance(model, MLP):
-        raise ValueError(f"model must be an engine MLP, got {type(model).__name__}")
-    lossf = get_loss(loss)
-    data = Problem(model, lossf, X, y)  # checks the loss fits the output and X fits the input
-    k = model.layer_sizes[-1]
-    if lossf.name in ("mse", "mae"):
-        if data.t.ndim == 1 and k == 1:
-            data.t = data.t[:, None]  # y of shape (n,) for a one-output regression
-        if data.t.shape != (data.n, k):
-            raise ValueError(
-                f"{lossf.name}: y must have shape ({data.n}, {k}) for a model with {k} "
-                f"output(s), got shape {np.shape(y)}"
-            )
-        if not np.all(np.isfinite(data.t)):
-            raise ValueError("y holds values that are not finite")
-    lossf.check(data.t, np.zeros((data.n, k)))  # e.g. 0/1 targets for binary_crossentropy
-    return lossf, data
-
-
-def _check_grid(grid: object) -> int:
+def check_grid(grid: object) -> int:
     low, high = GRID_LIMITS
     if isinstance(grid, bool) or not isinstance(grid, int | np.integer) or not low <= grid <= high:
         raise ValueError(f"grid must be an integer in [{low}, {high}], got {grid!r}")
@@ -565,7 +325,7 @@ def _as_stack(theta: np.ndarray, n: int, name: str) -> np.ndarray:
     return stack
 
 
-def _check_vector(v: np.ndarray, n: int, name: str) -> np.ndarray:
+def check_vector(v: np.ndarray, n: int, name: str) -> np.ndarray:
     v = np.asarray(v, dtype=np.float64)
     if v.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},), got shape {v.shape}")
@@ -574,7 +334,7 @@ def _check_vector(v: np.ndarray, n: int, name: str) -> np.ndarray:
     return v.copy()
 
 
-def _check_paths(paths: Mapping[str, np.ndarray] | None, n: int) -> dict[str, np.ndarray]:
+def check_paths(paths: Mapping[str, np.ndarray] | None, n: int) -> dict[str, np.ndarray]:
     if paths is None:
         return {}
     if not isinstance(paths, Mapping):
@@ -606,9 +366,17 @@ def _check_axis(v: np.ndarray, name: str) -> np.ndarray:
     return v
 
 
-def _padded_range(values: np.ndarray, min_half: float) -> tuple[float, float]:
+def padded_range(values: np.ndarray, min_half: float) -> tuple[float, float]:
     """[lo, hi] of the values, widened by PADDING on each side and to at least min_half."""
     lo, hi = float(np.min(values)), float(np.max(values))
     middle, half = (lo + hi) / 2.0, (hi - lo) / 2.0
     half = max(half * (1.0 + 2.0 * PADDING), min_half, 1e-12 * max(1.0, abs(middle)))
     return middle - half, middle + half
+
+
+# Re-exported, so `from engine.surface import exact_surface, projected_surface` works; imported
+# last because engine.projection builds on the names above.
+from .projection import projected_surface  # noqa: E402
+
+__all__ = ["Surface", "exact_surface", "hessian_lambda_max", "projected_surface",
+           "surface_values"]

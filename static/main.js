@@ -327,21 +327,13 @@ function showInspected() {
   if (state.cursor === null && !state.replay) { $("data-at").textContent = ""; requestDraw(); return; }
   const p = pointAt(name, state.cursor === null ? Infinity : state.cursor);
   step.setPoint({ ...p, run: name });
-  const model = predictionAt(name, p), i = runIndex(name);
+  // the line w·x + b of every point comes with it; other models: the latest detail's prediction
+  const line = state.model && state.model.line, h = state.predictions[name] || [];
+  const j = lastLE(h, p.iteration, (e) => e[0]), i = runIndex(name);
+  const model = line && p.line ? [p.iteration, { kind: "line", x: line.x, y: p.line }] : j >= 0 ? h[j] : null;
   if (model) data.setPrediction(model[1], name, i >= 0 ? runColor(state.runs[i]) : undefined);
   $("data-at").textContent = model ? t("data.at", { i: fmtInt(model[0]) }) : "";
   requestDraw();
-}
-function predictionAt(name, p) {
-  const m = state.model, X = state.dataset && state.dataset.X;
-  if (m && m.n_params === 2 && m.output === "linear" && m.layer_sizes[0] === 1 && Array.isArray(p.params) && X) {
-    const xs = X.map((r) => r[0]), lo = Math.min(...xs), hi = Math.max(...xs), pad = 0.1 * (hi - lo || 1);
-    const [w, b] = p.params, x = [lo - pad, hi + pad];
-    return [p.iteration, { kind: "line", x, y: x.map((v) => w * v + b) }];
-  }
-  const h = state.predictions[name] || [];
-  const j = lastLE(h, p.iteration, (e) => e[0]);
-  return j >= 0 ? h[j] : null;
 }
 
 // ---- the socket: /ws/train, or a viewer's /ws/room/CODE

@@ -23,7 +23,7 @@ from engine.datasets import DATASETS, LIMITS
 from engine.descent import DEFAULT_RUNS as ENGINE_DEFAULT_RUNS
 from engine.descent import UPDATE_RULES
 from engine.layers import ACTIVATIONS
-from engine.losses import LOSSES, LOSSES_BY_TASK
+from engine.losses import LOSSES, get_task
 
 MAX_SAMPLES = 5000
 MAX_EPOCHS = 1000
@@ -138,17 +138,18 @@ class TrainConfig(_Strict):
     @model_validator(mode="after")
     def _fits_dataset(self) -> TrainConfig:
         spec = DATASETS[self.dataset]
+        task = get_task(spec.task)
         if self.loss is None:
-            self.loss = spec.default_loss
+            self.loss = task.default_loss
         elif self.loss not in LOSSES:
             raise ConfigError(
                 "loss", f"unknown loss {echo(self.loss)}; choose one of: {', '.join(LOSSES)}"
             )
-        elif self.loss not in LOSSES_BY_TASK[spec.task]:
+        elif self.loss not in task.losses:
             raise ConfigError(
                 "loss",
                 f"loss {self.loss!r} does not fit {spec.task} data ({self.dataset}); "
-                f"use {' or '.join(LOSSES_BY_TASK[spec.task])}",
+                f"use {' or '.join(task.losses)}",
             )
         if self.noise is None:
             self.noise = spec.default_noise

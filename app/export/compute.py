@@ -23,6 +23,7 @@ from app.core.settings import Settings
 from app.live.race import DEFAULT_LIMITS, Race, TooManyIterations
 from engine.datasets import DATASETS
 from engine.descent import iterations_per_epoch
+from engine.losses import get_task
 
 FORMAT = "descent-playground/1"
 
@@ -65,7 +66,7 @@ def count_params(sizes: list[int]) -> int:
 def n_params(config: TrainConfig) -> int:
     """The model's number of parameters, from the config alone."""
     spec = DATASETS[config.dataset]
-    n_out = (config.n_classes or 3) if spec.task == "multiclass" else 1
+    n_out = get_task(spec.task).n_outputs(config.n_classes or 3)
     return count_params([spec.n_features, *config.hidden, n_out])
 
 

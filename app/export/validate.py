@@ -23,6 +23,7 @@ from app.export.compute import FORMAT, count_params
 from app.live.race import DEFAULT_LIMITS, PROJECTED_GRID, SURFACE_GRID
 from engine.datasets import LIMITS
 from engine.descent import UPDATE_RULES
+from engine.losses import TASKS
 
 # Every field the page reads, with its type and size bounded: numbers finite and strict (a
 # string or a boolean is not a number), text where text belongs, lists no longer than the server
@@ -45,17 +46,22 @@ class _Saved(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
+class SavedLine(_Saved):
+    x: Pair  # the x at the ends of the line w·x + b; each point's `line` holds ŷ there
+
+
 class SavedModel(_Saved):
     layer_sizes: Annotated[list[Count], Field(min_length=2, max_length=MAX_HIDDEN_LAYERS + 2)]
     n_params: Annotated[int, Field(strict=True, ge=1, le=MAX_PARAMS)]
     param_names: Annotated[list[Text], Field(max_length=MAX_PARAMS)]
     activation: Text
     output: Text
+    line: SavedLine | None = None  # the model w·x + b only (files before it have none)
 
 
 class SavedDataset(_Saved):
     name: Text
-    task: Literal["regression", "binary", "multiclass"]
+    task: Literal[tuple(TASKS)]  # type: ignore[valid-type]
     n_samples: Annotated[int, Field(strict=True, ge=1, le=MAX_SAMPLES)]
     n_features: Annotated[int, Field(strict=True, ge=1, le=2)]
     n_classes: Annotated[int, Field(strict=True, ge=1, le=LIMITS["n_classes"][1])]
@@ -73,6 +79,7 @@ class SavedRunInfo(_Saved):
     color: Annotated[int, Field(strict=True, ge=0, lt=MAX_RUNS)]
     iterations_per_epoch: Count
     total_iterations: Count
+    last_batch_size: Count | None = None  # files saved before it have none
 
 
 class SavedStarted(_Saved):
@@ -120,6 +127,7 @@ class SavedPoint(_Saved):
     params: Annotated[list[Num | None], Field(max_length=MAX_PARAMS)]
     status: Status
     residual: Num | None = None  # projected surfaces only
+    line: Pair | None = None  # the model w·x + b only: ŷ at started.model.line.x
 
 
 class SavedOutcome(_Saved):

@@ -18,14 +18,14 @@ import numpy as np
 from app.core.history import thin
 from app.core.schemas import TrainConfig
 from app.core.settings import Settings
-from engine import DATASETS, MLP, OUTPUT_FOR_TASK, Problem, Step, make_dataset
-from engine.descent import RunSpec, iterations_per_epoch, start_runs
-from engine.surface import Surface, exact_surface, projected_surface, surface_values
+from engine import Problem, Schedule, Step, make_dataset, model_for
+from engine.descent import RunSpec, start_runs
+from engine.inspector import Inspection, Prediction, inspect_step, line_ends, line_values
+from engine.projection import Residuals
+from engine.surface import Surface, exact_surface, projected_surface
 
 SURFACE_GRID = 51
 PROJECTED_GRID = 31
-FORWARD_SAMPLES = 8  # samples of the batch shown in the step panel
-PREDICTION_GRID = 30  # data view: points of the line / side of the probability grid
 #: A kept point's dict, without its parameters (8 bytes each): what the history bound counts.
 #: Past `Settings.max_points_per_session` points or `max_history_mb` bytes, the older half of
 #: each run is thinned to every other point, and the timeline and late joiners say so.
@@ -63,8 +63,7 @@ class Run:
     update: str
     color: int
     trainer: Any
-    iterations_per_epoch: int
-    total_iterations: int
+    schedule: Schedule  #: the run's arithmetic: iterations per epoch, total, samples seen
     last: Step | None = None
     status: str = "running"
     samples: int = 0
@@ -84,8 +83,17 @@ class Run:
     def going(self) -> bool:
         return self.status == "running"
 
+    @property
+    def iterations_per_epoch(self) -> int:
+        return self.schedule.iterations_per_epoch
+
+    @property
+    def total_iterations(self) -> int:
+        return self.schedule.total_iterations
+
     def effective_batch(self, n: int) -> int:
-        return n if self.batch_size is None else min(self.batch_size, n)
+        """The batch size of a full batch (n: the data's size, as the schedule knows it)."""
+        return self.schedule.effective_batch_size
 
 
 def check_iterations(runs: Iterable[Run], epochs: int, limit: int) -> None:
@@ -112,7 +120,6 @@ class Race:
         self.config = config
         self.generation = generation
         self.thinned = False
-        spec = DATASETS[config.dataset]
         self.data = make_dataset(
             config.dataset,
             n_samples=config.n_samples,
@@ -120,13 +127,11 @@ class Race:
             seed=config.seed,
             n_classes=config.n_classes,
         )
-        n_out = 1 if spec.task != "multiclass" else self.data.n_classes
-        sizes = [self.data.n_features, *config.hidden, n_out]
-        self.model = MLP(
-            sizes, activation=config.activation, output=OUTPUT_FOR_TASK[spec.task], seed=config.seed
-        )
+        self.model = model_for(self.data.task, self.data.n_features, self.data.n_classes,
+                               config.hidden, config.activation, config.seed)
         self.problem = Problem(self.model, config.loss, self.data.X, self.data.y)
         self.n = self.data.n_samples
+        self.line_x = line_ends(self.problem)  # the model is w·x + b: its line's ends
         specs = [RunSpec(r.name, r.batch_size, r.lr, r.update) for r in config.runs]
         trainers = start_runs(
             self.data.X, self.data.y, self.model, config.loss, specs,
@@ -135,14 +140,13 @@ class Race:
         )
         self.runs: dict[str, Run] = {}
         for color, r in enumerate(config.runs):
-            per_epoch = iterations_per_epoch(self.n, r.batch_size)
             self.runs[r.name] = Run(
                 name=r.name, batch_size=r.batch_size, lr=config.lr if r.lr is None else r.lr,
                 update=r.update, color=color, trainer=trainers[r.name],
-                iterations_per_epoch=per_epoch, total_iterations=per_epoch * config.epochs,
+                schedule=self.problem.schedule(r.batch_size, config.epochs),
             )
         check_iterations(self.runs.values(), config.epochs, limits.max_iterations_per_run)
-        self.residual_sum, self.residual_max, self.residual_count = 0.0, 0.0, 0
+        self.residuals = Residuals()
         point_bytes = 8 * self.model.n_params + POINT_BYTES
         self.max_kept = None if keep_all else max(2, min(
             limits.max_points_per_session, limits.max_history_mb * 2**20 // point_bytes))
@@ -181,7 +185,7 @@ class Race:
             return None
         run.last = step
         run.status = step.status
-        run.samples += step.batch_size
+        run.samples = run.schedule.samples_seen(step.iteration)
         point = self.point(run, step)
         kept = dict(point)
         del kept["params"]
@@ -215,12 +219,12 @@ class Race:
             "params": _clean(step.params),
             "status": step.status,
         }
+        if self.line_x is not None:
+            point["line"] = [_finite(v) for v in line_values(step.params, self.line_x)]
         if not self.exact:
             share = float(residual)
             point["residual"] = share
-            self.residual_sum += share
-            self.residual_max = max(self.residual_max, share)
-            self.residual_count += 1
+            self.residuals.add(share)
         return point
 
     # -- messages --------------------------------------------------------------------------
@@ -237,6 +241,7 @@ class Race:
                 "param_names": self.model.param_names(),
                 "activation": self.model.activation,
                 "output": self.model.output,
+                "line": None if self.line_x is None else {"x": _clean(self.line_x)},
             },
             "dataset": {
                 "name": self.data.name,
@@ -252,7 +257,8 @@ class Race:
                 {
                     "name": run.name,
                     "batch_size": run.batch_size,
-                    "effective_batch_size": run.effective_batch(self.n),
+                    "effective_batch_size": run.schedule.effective_batch_size,
+                    "last_batch_size": run.schedule.last_batch_size,
                     "lr": run.lr,
                     "update": run.update,
                     "color": run.color,
@@ -287,9 +293,7 @@ class Race:
 
     def residual_summary(self) -> dict[str, float] | None:
         """Mean and max residual share over every point drawn so far (projected only)."""
-        if self.exact or not self.residual_count:
-            return None
-        return {"mean": self.residual_sum / self.residual_count, "max": self.residual_max}
+        return None if self.exact else self.residuals.summary()
 
     def reproject(self, method: str) -> dict[str, Any]:
         """A new projected plane (PCA of the paths so far, or random) and every point on it."""
@@ -303,18 +307,15 @@ class Race:
             self.model, self.config.loss, self.data.X, self.data.y,
             paths=paths or None, grid=PROJECTED_GRID, method=method, seed=seed,
         )
-        self.residual_sum, self.residual_max, self.residual_count = 0.0, 0.0, 0
+        self.residuals = Residuals()
         coords: dict[str, list] = {}
-        for name, run in self.runs.items():
-            if not run.points:
-                continue
-            xy, shares = self.surface.project(paths[name])
+        for name in paths:  # the surface has projected every point of the paths
+            run = self.runs[name]
+            xy, shares = self.surface.paths[name], self.surface.residual["per_path"][name]
             for point, (x, y), share in zip(run.points, xy.tolist(), shares.tolist(),
                                             strict=True):
                 point["xy"], point["residual"] = [x, y], share
-                self.residual_sum += share
-                self.residual_max = max(self.residual_max, share)
-                self.residual_count += 1
+                self.residuals.add(share)
             coords[name] = {"xy": _clean(xy), "residual": _clean(shares),
                             "iterations": [p["iteration"] for p in run.points]}
         message = self.surface_message()
@@ -348,13 +349,6 @@ class Race:
             "residual": self.residual_summary(),
         }
 
-    def _plane(self, vector: np.ndarray) -> list[float | None]:
-        """A direction in parameter space as coordinates on the drawn plane."""
-        if self.exact:
-            return _clean(vector)
-        coords, *_ = np.linalg.lstsq(self.surface.directions.T, vector, rcond=None)
-        return _clean(coords)
-
     def detail_message(
         self, run: Run, inspected: bool = False, batch_surface: bool = False
     ) -> dict[str, Any] | None:
@@ -362,11 +356,8 @@ class Race:
         step = run.last
         if step is None:
             return None
-        prev, idx = step.prev_params, step.batch
-        shown = idx[:FORWARD_SAMPLES]
-        y_hat = self.problem.outputs(prev, shown)
-        t = self.data.y[shown]
-        full_loss, full_grad = self.problem.loss_and_grad(prev)
+        seen = inspect_step(self.problem, step, self.surface, predicted=inspected,
+                            batch_surface=inspected and batch_surface)
         msg: dict[str, Any] = {
             "type": "detail",
             "generation": self.generation,
@@ -378,65 +369,49 @@ class Race:
             "lr": step.lr,
             "update": run.update,
             "forward": {
-                "x": _clean(self.data.X[shown]),
-                "y_hat": _clean(y_hat),
-                "t": (t[:, 0] if t.ndim == 2 else t).tolist(),
-                "indices": shown.tolist(),
+                "x": _clean(seen.x),
+                "y_hat": _clean(seen.y_hat),
+                "t": (seen.t[:, 0] if seen.t.ndim == 2 else seen.t).tolist(),
+                "indices": seen.indices.tolist(),
+                "line": seen.line,
             },
             "batch_loss": step.batch_loss,
             "loss": step.loss,
-            "loss_before": full_loss if math.isfinite(full_loss) else None,
+            "loss_before": _finite(seen.loss_before),
             "grad": None if step.grad is None else _clean(step.grad),
             "grad_norm": step.grad_norm,
-            "full_grad": _clean(full_grad),
-            "full_grad_norm": _clean(np.linalg.norm(full_grad)),
+            "full_grad": _clean(seen.full_grad),
+            "full_grad_norm": _clean(seen.full_grad_norm),
             "residual_summary": self.residual_summary(),
-            "params_before": _clean(prev),
+            "params_before": _clean(step.prev_params),
             "params": _clean(step.params),
             "param_names": self.model.param_names() if self.model.n_params <= 12 else None,
         }
-        if step.grad is not None and np.all(np.isfinite(full_grad)):
-            msg["grad_xy"] = self._plane(-step.grad)
-            msg["full_grad_xy"] = self._plane(-full_grad)
-            msg["angle"] = _angle(step.grad, full_grad)
-            batch_xy, _ = self.surface.project(prev)
-            msg["at_xy"] = _clean(batch_xy)
-        if inspected:
-            msg["prediction"] = self.prediction(step.params)
-            if batch_surface and self.exact:
-                z = surface_values(self.model, self.config.loss, self.data.X[idx],
-                                   self.data.y[idx], self.surface.x, self.surface.y)
-                msg["batch_surface"] = {"z": _clean(z), "iteration": step.iteration}
+        msg.update(_arrows(seen))
+        if seen.prediction is not None:
+            msg["prediction"] = _prediction(seen.prediction)
+        if seen.batch_z is not None:
+            msg["batch_surface"] = {"z": _clean(seen.batch_z), "iteration": step.iteration}
         return msg
 
-    def prediction(self, params: np.ndarray) -> dict[str, Any]:
-        """What the model at `params` says over the data's range: a line or a probability grid."""
-        X = self.data.X
-        lo, hi = X.min(axis=0), X.max(axis=0)
-        pad = 0.1 * np.maximum(hi - lo, 1e-3)
-        lo, hi = lo - pad, hi + pad
-        if self.data.n_features == 1:
-            xs = np.linspace(lo[0], hi[0], PREDICTION_GRID)
-            ys = self.problem.model.predict_with(params, xs[:, None])[:, 0]
-            return {"kind": "line", "x": _clean(xs), "y": _clean(ys)}
-        gx = np.linspace(lo[0], hi[0], PREDICTION_GRID)
-        gy = np.linspace(lo[1], hi[1], PREDICTION_GRID)
-        grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
-        with np.errstate(all="ignore"):
-            p = self.problem.model.predict_with(params, grid)
-        shape = (PREDICTION_GRID, PREDICTION_GRID)
-        if p.shape[1] == 1:
-            return {"kind": "grid", "x": _clean(gx), "y": _clean(gy),
-                    "z": _clean(p[:, 0].reshape(shape)), "classes": 2}
-        return {"kind": "grid", "x": _clean(gx), "y": _clean(gy),
-                "z": _clean(p.max(axis=1).reshape(shape)),
-                "label": p.argmax(axis=1).reshape(shape).tolist(), "classes": p.shape[1]}
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
-def _angle(a: np.ndarray, b: np.ndarray) -> float | None:
-    """Degrees between two vectors (None if either is zero)."""
-    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
-    if na == 0 or nb == 0 or not math.isfinite(na * nb):
-        return None
-    cos = float(np.clip(a @ b / (na * nb), -1.0, 1.0))
-    return math.degrees(math.acos(cos))
+def _arrows(seen: Inspection) -> dict[str, Any]:
+    """The step's gradients on the drawn plane, from where it began (none if not finite)."""
+    if seen.at_xy is None:
+        return {}
+    return {"grad_xy": _clean(seen.grad_xy), "full_grad_xy": _clean(seen.full_grad_xy),
+            "angle": seen.angle, "at_xy": _clean(seen.at_xy)}
+
+
+def _prediction(p: Prediction) -> dict[str, Any]:
+    """The model's line or probability grid, as the data view draws it."""
+    if p.kind == "line":
+        return {"kind": "line", "x": _clean(p.x), "y": _clean(p.y)}
+    out = {"kind": "grid", "x": _clean(p.x), "y": _clean(p.y), "z": _clean(p.z)}
+    if p.label is None:
+        return {**out, "classes": 2}
+    return {**out, "label": p.label.tolist(), "classes": p.classes}

@@ -101,8 +101,9 @@ export function createCounters(root, { onPick }) {
       w.loss.textContent = `${t("cnt.loss")} ${fmt(r.loss, 4)}`;
       const frac = r.total_iterations ? Math.min(1, r.iteration / r.total_iterations) : 0;
       w.fill.style.width = `${(frac * 100).toFixed(2)}%`;
-      const b = r.effective_batch_size || (r.batch_size === null || r.batch_size === undefined ? nSamples : r.batch_size);
-      const ceil = b * r.iterations_per_epoch !== nSamples && r.iterations_per_epoch > 1 ? t("arith.ceil") : "";
+      // the server's arithmetic: the last batch of an epoch is smaller when ÷ rounds up
+      const b = r.effective_batch_size;
+      const ceil = r.last_batch_size < b ? t("arith.ceil") : "";
       w.arith.textContent = t("arith.line", { n: fmtInt(nSamples), b: fmtInt(b), ipe: fmtInt(r.iterations_per_epoch), ceil,
         e: fmtInt(epochs), total: fmtInt(r.total_iterations) });
     });

@@ -29,11 +29,6 @@ export function createStepPanel(root, subEl) {
     const given = model && Array.isArray(model.param_names) ? model.param_names : [];
     return Array.from({ length: n }, (_, k) => given[k] || `θ${k + 1}`);
   }
-  function isLine() {
-    const pn = model && model.param_names;
-    return !!(pn && pn.length === 2 && pn[0] === "w" && pn[1] === "b" && model.layer_sizes &&
-      model.layer_sizes.length === 2 && model.layer_sizes[0] === 1 && model.layer_sizes[1] === 1);
-  }
   function vec(v, sig = 3) {
     if (!Array.isArray(v)) return fmt(v, sig);
     if (v.length === 1) return fmt(v[0], sig);
@@ -71,7 +66,7 @@ export function createStepPanel(root, subEl) {
     subEl.textContent = t("step.sub", { run: tOr("run.", d.run), i: d.iteration.toLocaleString("en-US"), e: d.epoch });
     const ol = el("ol", "phases");
     const pn = names();
-    const line2 = isLine();
+    const line2 = !!(d.forward && d.forward.line); // the server says the model is ŷ = w·x + b
 
     // 1 forward
     const f = d.forward || {};

@@ -350,6 +350,39 @@ def test_exports_download_and_a_saved_run_replays(live_server, page, screenshot_
     assert len(page.console_errors) == 1
 
 
+def test_a_replay_draws_the_line_and_the_arithmetic_it_was_sent(live_server, page, tmp_path):
+    """The page computes no model output and no arithmetic: change what a file says and the page
+    shows the change (a line that is not w·x + b; a "rounded up" the division would not give)."""
+    page.goto(live_server + "/?epochs=3&speed=0&autoplay=1")
+    page.wait_for_function(DONE, timeout=20_000)
+    saved = json.loads(download(page, "json"))
+    for k, p in enumerate(saved["runs"]["SGD"], start=1):
+        p["line"] = [k, -k]  # not the params' w·x + b
+    mini, full = saved["started"]["runs"][1], saved["started"]["runs"][2]
+    assert mini["last_batch_size"] == 4 and full["last_batch_size"] == 100
+    mini["last_batch_size"], full["last_batch_size"] = 32, 99
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(saved))
+    page.set_input_files("#load-file", str(path))
+    page.wait_for_function("() => window.__dp.state.replay && document.body.dataset.status"
+                           " === 'done'", timeout=15_000)
+    page.select_option("#inspect-run", "SGD")
+    page.evaluate(
+        "() => { const r = document.getElementById('tl-range'); r.value = '100';"
+        " r.dispatchEvent(new Event('input', {bubbles: true})); }"
+    )
+    page.wait_for_function(
+        "() => document.getElementById('data-at').textContent === 'model at iteration 100'"
+    )
+    drawn = "() => window.__dp.plots.dataTop.data?.find(t => t.mode === 'lines')"
+    page.wait_for_function(f"() => ({drawn})()?.y?.[0] === 100")  # the data view redraws at 4 Hz
+    line = page.evaluate(drawn)
+    assert line["y"] == [100, -100] and line["x"] == saved["started"]["model"]["line"]["x"]
+    assert "(rounded up)" not in page.inner_text(".run[data-run='Mini-batch'] .arith")
+    assert "(rounded up)" in page.inner_text(".run[data-run='Full batch'] .arith")
+    assert page.console_errors == []
+
+
 def test_timeline_moves_every_view_to_an_iteration(live_server, page, screenshot_dir):
     page.goto(live_server + "/?epochs=5&speed=0&autoplay=1")
     page.wait_for_function(DONE, timeout=20_000)

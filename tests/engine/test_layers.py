@@ -6,7 +6,18 @@ import numpy as np
 import pytest
 from gradcheck import numerical_gradient, relative_error
 
-from engine.layers import ACTIVATIONS, OUTPUTS, Affine, Softmax
+from engine.layers import (
+    ACTIVATIONS,
+    OUTPUTS,
+    WITH_LOSS,
+    Affine,
+    OutputWithLoss,
+    SigmoidWithLoss,
+    Softmax,
+    SoftmaxWithLoss,
+    loss_layer,
+)
+from engine.losses import LOSSES, get_loss
 
 LN2, LN3 = math.log(2), math.log(3)
 
@@ -169,3 +180,55 @@ def test_affine_backward_overwrites_its_gradient_arrays_in_place():
     np.testing.assert_array_equal(flat, first)
     np.testing.assert_allclose(flat[:6].reshape(3, 2), x.T @ dout, rtol=1e-14)
     np.testing.assert_allclose(flat[6:], dout.sum(axis=0), rtol=1e-14)
+
+
+# --------------------------------------------------------------------------- output + loss
+
+
+def test_sigmoid_with_loss_by_hand():
+    """x = 0 gives y = 0.5: the loss is ln 2 either way, dx = (0.5 - t) / 2."""
+    last = SigmoidWithLoss(get_loss("binary_crossentropy"))
+    assert last.forward(np.zeros((2, 1)), np.array([[1.0], [0.0]])) == pytest.approx(LN2)
+    np.testing.assert_array_equal(last.backward(), [[-0.25], [0.25]])
+
+
+def test_softmax_with_loss_by_hand_for_labels_and_one_hot_rows():
+    """Equal logits give y = 1/3 each: the loss is ln 3, dx = (y - t) / 2, labels or one-hot."""
+    x = np.zeros((2, 3))
+    labels = SoftmaxWithLoss(get_loss("sparse_categorical_crossentropy"))
+    onehot = SoftmaxWithLoss(get_loss("categorical_crossentropy"))
+    assert labels.forward(x, np.array([2, 0])) == pytest.approx(LN3)
+    assert onehot.forward(x, np.eye(3)[[2, 0]]) == pytest.approx(LN3)
+    third = 1 / 3
+    expected = np.array([[third, third, third - 1], [third - 1, third, third]]) / 2
+    np.testing.assert_allclose(labels.backward(), expected, rtol=1e-15)
+    np.testing.assert_array_equal(labels.backward(), onehot.backward())  # the same bits
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_every_loss_layer_backward_matches_central_differences(name):
+    """dL/dx of the last layer, fused or not, against the loss of the output at x +- h."""
+    loss = get_loss(name)
+    rng = np.random.default_rng(7)
+    k = 3 if loss.output == "softmax" else 1 if loss.output == "sigmoid" else 2
+    x = away_from_zero(rng, (4, k))
+    if name == "sparse_categorical_crossentropy":
+        t = np.array([0, 2, 1, 2])
+    elif loss.output == "softmax":
+        t = np.eye(3)[[0, 2, 1, 2]]
+    elif loss.output == "sigmoid":
+        t = np.array([[1.0], [0.0], [0.0], [1.0]])
+    else:
+        t = away_from_zero(rng, (4, k)) + 5.0  # MAE: no kink near the outputs
+    last = loss_layer(loss.output, loss)
+    assert isinstance(last, (SigmoidWithLoss, SoftmaxWithLoss)) == loss.fused
+    last.forward(x, t)
+    analytic = last.backward()
+    numeric = numerical_gradient(lambda z: loss.value(t, OUTPUTS[loss.output].fn(z)), x)
+    assert relative_error(analytic, numeric) < 1e-7
+
+
+def test_an_unmatched_output_and_loss_go_by_the_chain_rule():
+    last = loss_layer("linear", get_loss("binary_crossentropy"))
+    assert type(last) is OutputWithLoss
+    assert sorted(WITH_LOSS) == ["sigmoid", "softmax"]

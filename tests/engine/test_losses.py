@@ -64,6 +64,30 @@ def test_tasks_pair_each_loss_with_its_output():
     }
 
 
+def test_the_task_table_is_read_off_the_losses():
+    """Task -> output -> losses (the default first): the source material's table, in one place."""
+    table = {
+        name: (task.output, task.losses, task.default_loss) for name, task in engine.TASKS.items()
+    }
+    assert table == {
+        "regression": ("linear", ("mse", "mae"), "mse"),
+        "binary": ("sigmoid", ("binary_crossentropy",), "binary_crossentropy"),
+        "multiclass": (
+            "softmax",
+            ("sparse_categorical_crossentropy", "categorical_crossentropy"),
+            "sparse_categorical_crossentropy",
+        ),
+    }
+    for loss in LOSSES.values():
+        assert loss.name in engine.TASKS[loss.task].losses
+        assert loss.output == engine.TASKS[loss.task].output
+        assert loss.fused == (loss.output != "linear")
+    assert engine.get_task("binary") is engine.TASKS["binary"]
+    assert [engine.get_task(t).n_outputs(4) for t in engine.TASKS] == [1, 1, 4]
+    with pytest.raises(ValueError, match="unknown task 'ranking'; known tasks: regression"):
+        engine.get_task("ranking")
+
+
 # --------------------------------------------------------------------------- hand-computed values
 
 HAND_VALUES = [

@@ -1,19 +1,17 @@
-"""Tests for engine.surface: exact and projected loss surfaces, checked against independent sums.
+"""Tests for engine.surface: exact loss surfaces, checked against independent sums.
 
 The reference values come from `Problem.loss_at` (the engine's own forward pass and loss, one
 parameter vector at a time), `np.linalg.lstsq`, finite differences and real training runs, never
-from the formulas the module uses.
+from the formulas the module uses. Projected surfaces: tests/engine/test_projection.py.
 """
-
-import json
-import tracemalloc
 
 import numpy as np
 import pytest
+from surfaces import moons_model, rel, train_params
 
 import engine
 from engine import surface
-from engine.descent import Problem
+from engine.problem import Problem
 from engine.surface import (
     Surface,
     exact_surface,
@@ -21,31 +19,6 @@ from engine.surface import (
     projected_surface,
     surface_values,
 )
-
-
-def rel(a: float, b: float) -> float:
-    return abs(a - b) / max(abs(b), 1e-300)
-
-
-@pytest.fixture(scope="module")
-def linear():
-    """Linear regression data with x shifted off zero, so the Hessian is not diagonal."""
-    data = engine.make_dataset("linear", n_samples=400, noise=0.3, seed=1)
-    return data.X + 0.7, data.y
-
-
-@pytest.fixture(scope="module")
-def moons():
-    return engine.make_dataset("moons", n_samples=300, seed=2)
-
-
-def moons_model() -> engine.MLP:
-    return engine.MLP([2, 8, 1], activation="tanh", output="sigmoid", seed=3)
-
-
-def train_params(X, y, model, loss, **kw) -> tuple[np.ndarray, list]:
-    steps = list(engine.train(X, y, model=model, loss=loss, **kw))
-    return np.vstack([model.get_params()] + [s.params for s in steps]), steps
 
 
 # -- exact surfaces --------------------------------------------------------------------------
@@ -184,165 +157,6 @@ def test_mse_values_stay_exact_near_a_perfect_fit():
         assert rel(z, problem.loss_at(np.array([w, b]))) < 1e-9
 
 
-# -- projected surfaces ----------------------------------------------------------------------
-def test_random_slice_values_match_the_loss_at_plane_points(moons):
-    model = moons_model()
-    s = projected_surface(model, "binary_crossentropy", moons.X, moons.y, grid=21, seed=5)
-    problem = Problem(model, "binary_crossentropy", moons.X, moons.y)
-    center = model.get_params()
-    np.testing.assert_array_equal(s.center, center)
-    assert s.kind == "projected" and s.labels == ("direction 1", "direction 2")
-    assert s.method == "random filter-normalised directions"
-    np.testing.assert_allclose([s.x[0], s.x[-1], s.y[0], s.y[-1]], [-1, 1, -1, 1])
-    at_center = surface_values(model, "binary_crossentropy", moons.X, moons.y, [0.0], [0.0], s)
-    assert rel(at_center[0, 0], problem.loss_at(center)) < 1e-12
-    assert rel(s.z[10, 10], problem.loss_at(center)) < 1e-9  # x[10] = y[10] = 0
-    d1, d2 = s.directions
-    rng = np.random.default_rng(0)
-    for i, j in rng.integers(0, 21, size=(6, 2)):
-        theta = center + s.x[j] * d1 + s.y[i] * d2
-        assert rel(s.z[i, j], problem.loss_at(theta)) < 1e-9
-    k = np.unravel_index(np.argmin(s.z), s.z.shape)
-    assert s.minimum == (s.x[k[1]], s.y[k[0]]) and s.minimum_loss == s.z[k]
-    assert s.lambda_max is None and s.paths == {}
-    # One batch's surface on the same plane and grid.
-    batch = np.arange(0, 300, 7)
-    zb = surface_values(model, "binary_crossentropy", moons.X[batch], moons.y[batch], s.x, s.y,
-                        surface=s)
-    theta = center + s.x[4] * d1 + s.y[17] * d2
-    assert zb.shape == (21, 21) and rel(zb[17, 4], problem.loss_at(theta, batch)) < 1e-9
-    assert s.residual == {"per_path": {}, "mean": 0.0, "max": 0.0}
-
-
-def test_directions_are_filter_normalised(moons):
-    model = moons_model()
-    trained = train_params(moons.X, moons.y, model, "binary_crossentropy", lr=0.5,
-                           batch_size=32, epochs=2)[0][-1]  # biases no longer zero
-    s = projected_surface(model, "binary_crossentropy", moons.X, moons.y, grid=5,
-                          center=trained)
-    center_layers = model.unflatten(trained)
-    for d in s.directions:
-        for (dW, db), (cW, _) in zip(model.unflatten(d), center_layers, strict=True):
-            np.testing.assert_allclose(np.linalg.norm(dW, axis=0), np.linalg.norm(cW, axis=0),
-                                       rtol=1e-12)
-            np.testing.assert_array_equal(db, 0.0)
-    assert not np.allclose(s.directions[0], s.directions[1])
-
-
-def test_projection_of_points_in_and_off_the_plane(moons):
-    model = moons_model()
-    s = projected_surface(model, "binary_crossentropy", moons.X, moons.y, grid=5, seed=1)
-    c, (d1, d2) = s.center, s.directions
-    ab = np.array([[0.0, 0.0], [0.3, -0.7], [-1.2, 0.4], [2.0, 2.0]])
-    in_plane = c + ab[:, :1] * d1 + ab[:, 1:] * d2
-    xy, share = s.project(in_plane)
-    np.testing.assert_allclose(xy, ab, atol=1e-12)
-    assert share.shape == (4,) and np.all(share < 1e-10) and share[0] == 0.0
-
-    # Off the plane: add a part orthogonal to both directions.
-    rng = np.random.default_rng(9)
-    v = rng.standard_normal(model.n_params)
-    q, _ = np.linalg.qr(np.column_stack([d1, d2]))
-    v -= q @ (q.T @ v)
-    point = c + 0.3 * d1 - 0.7 * d2 + 0.5 * v
-    xy1, share1 = s.project(point)
-    np.testing.assert_allclose(xy1, [0.3, -0.7], atol=1e-12)
-    expected = np.linalg.norm(0.5 * v) / np.linalg.norm(point - c)
-    assert 0.0 < share1 <= 1.0 and rel(share1, expected) < 1e-9
-    assert rel(s.project(c + v)[1], 1.0) < 1e-9  # all of it misses the plane
-
-    paths = {"in": in_plane, "off": np.vstack([in_plane, point])}
-    s2 = projected_surface(model, "binary_crossentropy", moons.X, moons.y, paths=paths, grid=5,
-                           seed=1)
-    np.testing.assert_allclose(s2.paths["in"], ab, atol=1e-12)
-    assert s2.residual["per_path"]["off"].shape == (5,)
-    assert rel(s2.residual["max"], expected) < 1e-9
-    assert 0.0 < s2.residual["mean"] < s2.residual["max"]
-
-
-def test_pca_plane_of_real_runs(moons):
-    model = moons_model()
-    X, y, loss = moons.X, moons.y, "binary_crossentropy"
-    full, _ = train_params(X, y, model, loss, lr=0.5, batch_size=None, epochs=40)
-    mini, _ = train_params(X, y, model, loss, lr=0.5, batch_size=16, epochs=2, seed=4)
-    paths = {"Full batch": full, "Mini-batch": mini}
-    s = projected_surface(model, loss, X, y, paths=paths, grid=15, method="pca")
-    assert s.method == "PCA of the paths"
-    np.testing.assert_array_equal(s.center, full[-1])  # the first path's final point
-    np.testing.assert_allclose(s.directions @ s.directions.T, np.eye(2), atol=1e-12)
-    np.testing.assert_allclose(s.paths["Full batch"][-1], [0.0, 0.0], atol=1e-12)
-    assert np.all(s.paths["Full batch"][0] <= 0)  # signs: the first path starts at a, b <= 0
-    assert s.explained[0] >= s.explained[1] > 0 and sum(s.explained) <= 1 + 1e-12
-
-    # Residuals from the orthonormal directions, worked out here independently.
-    every = []
-    for name, p in paths.items():
-        delta = p - s.center
-        miss = np.linalg.norm(delta - (delta @ s.directions.T) @ s.directions, axis=1)
-        dist = np.linalg.norm(delta, axis=1)
-        expected = np.where(dist > 0, miss / np.where(dist > 0, dist, 1), 0.0)
-        np.testing.assert_allclose(s.residual["per_path"][name], expected, atol=1e-9)
-        np.testing.assert_allclose(s.paths[name], delta @ s.directions.T, atol=1e-10)
-        every.append(expected)
-    every = np.concatenate(every)
-    assert np.all((every >= 0) & (every <= 1))
-    assert rel(s.residual["mean"], every.mean()) < 1e-9
-    assert s.residual["mean"] <= s.residual["max"]
-    for xy in s.paths.values():  # every projected point is inside the grid
-        assert np.all((s.x[0] < xy[:, 0]) & (xy[:, 0] < s.x[-1]))
-        assert np.all((s.y[0] < xy[:, 1]) & (xy[:, 1] < s.y[-1]))
-    problem = Problem(model, loss, X, y)
-    theta = s.center + s.x[3] * s.directions[0] + s.y[11] * s.directions[1]
-    assert rel(s.z[11, 3], problem.loss_at(theta)) < 1e-9
-    json.dumps(s.to_dict())  # plain data for the browser
-
-
-def test_pca_with_a_straight_path_completes_the_plane(moons):
-    model = moons_model()
-    c = model.get_params()
-    # The line's direction is the first draw of seed 0, the very draw the fallback makes first:
-    # it must notice the draw is parallel to d1 and draw again.
-    line = c + np.linspace(0, 1, 5)[:, None] * np.random.default_rng(0).standard_normal(c.size)
-    s = projected_surface(model, "binary_crossentropy", moons.X, moons.y,
-                          paths={"line": line[::-1]}, grid=5, method="pca")
-    assert s.explained[1] == 0.0
-    np.testing.assert_allclose(s.directions @ s.directions.T, np.eye(2), atol=1e-12)
-    assert s.residual["max"] < 1e-10
-
-
-def test_projected_surfaces_are_deterministic_by_seed(moons):
-    model = moons_model()
-    a = projected_surface(model, "binary_crossentropy", moons.X, moons.y, grid=9, seed=7)
-    b = projected_surface(model, "binary_crossentropy", moons.X, moons.y, grid=9, seed=7)
-    c = projected_surface(model, "binary_crossentropy", moons.X, moons.y, grid=9, seed=8)
-    np.testing.assert_array_equal(a.directions, b.directions)
-    np.testing.assert_array_equal(a.z, b.z)
-    assert not np.allclose(a.directions, c.directions)
-
-
-def test_projected_slice_memory_stays_small():
-    data = engine.make_dataset("moons", n_samples=1000, seed=0)
-    model = engine.MLP([2, 8, 8, 1], activation="tanh", output="sigmoid", seed=0)
-    tracemalloc.start()
-    try:
-        projected_surface(model, "binary_crossentropy", data.X, data.y, grid=51, seed=0)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < 50 * 2**20
-
-
-def test_multiclass_slice(moons):
-    data = engine.make_dataset("multiblobs", n_samples=200, seed=0, n_classes=3)
-    model = engine.MLP([2, 5, 3], activation="relu", output="softmax", seed=1)
-    for loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
-        s = projected_surface(model, loss, data.X, data.y, grid=7, span=2.0)
-        problem = Problem(model, loss, data.X, data.y)
-        theta = s.center + s.x[1] * s.directions[0] + s.y[5] * s.directions[1]
-        assert rel(s.z[5, 1], problem.loss_at(theta)) < 1e-9
-        assert s.x[-1] == 2.0
-
-
 # -- bad inputs ------------------------------------------------------------------------------
 @pytest.mark.parametrize("grid", [2, 302, 51.0, True, "51", None])
 def test_bad_grid_sizes(linear, moons, grid):
@@ -383,36 +197,6 @@ def test_bad_exact_inputs(linear, moons):
         surface_values(engine.MLP([1, 2, 1]), "mse", X, y, [0.0], [0.0])
     with pytest.raises(ValueError, match="X must have shape"):
         hessian_lambda_max(np.zeros((3, 2)))
-
-
-def test_bad_projected_inputs(moons):
-    X, y, loss = moons.X, moons.y, "binary_crossentropy"
-    model = moons_model()
-    with pytest.raises(ValueError, match="unknown method"):
-        projected_surface(model, loss, X, y, method="hessian")
-    with pytest.raises(ValueError, match="seed"):
-        projected_surface(model, loss, X, y, seed=-1)
-    for span in (0, -1.0, float("nan"), float("inf")):
-        with pytest.raises(ValueError, match="span"):
-            projected_surface(model, loss, X, y, span=span)
-    with pytest.raises(ValueError, match="center must have shape"):
-        projected_surface(model, loss, X, y, center=np.zeros(3))
-    with pytest.raises(ValueError, match="needs paths"):
-        projected_surface(model, loss, X, y, method="pca")
-    with pytest.raises(ValueError, match="never leave"):
-        still = np.tile(model.get_params(), (3, 1))
-        projected_surface(model, loss, X, y, paths={"still": still}, method="pca")
-    with pytest.raises(ValueError, match="paths must map"):
-        projected_surface(model, loss, X, y, paths=[np.zeros((2, model.n_params))])
-    with pytest.raises(ValueError, match="degenerate"):
-        projected_surface(model, loss, X, y, center=np.zeros(model.n_params))
-    with pytest.raises(ValueError, match="does not fit"):
-        projected_surface(engine.MLP([2, 8, 1]), loss, X, y)
-    s = projected_surface(model, loss, X, y, grid=3)
-    with pytest.raises(ValueError, match="lives in"):
-        surface_values(engine.MLP([2, 4, 1], output="sigmoid"), loss, X, y, [0.0], [0.0], s)
-    with pytest.raises(ValueError, match="params must have shape"):
-        s.project(np.zeros(5))
 
 
 def test_public_names():

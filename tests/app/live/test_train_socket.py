@@ -126,6 +126,44 @@ def test_iterations_follow_the_source_material_example(client):
     assert pts[-1]["samples"] == 5000
 
 
+def test_the_server_sends_the_arithmetic_and_the_line_the_page_displays(client):
+    """100 samples in batches of 32: 4 per epoch, the last of 4 (rounded up); and for w·x + b
+    each point's line, ŷ at the two ends the started message names, so the page computes none."""
+    config = {"n_samples": 100, "epochs": 2, "speed": 0,
+              "runs": [{"name": "B32", "batch_size": 32}, {"name": "Full", "batch_size": None}]}
+    client.send({"type": "start", "config": config})
+    started = client.recv()
+    b32, full = started["runs"]
+    assert (b32["effective_batch_size"], b32["last_batch_size"]) == (32, 4)
+    assert (full["effective_batch_size"], full["last_batch_size"]) == (100, 100)
+    xs = [row[0] for row in started["dataset"]["X"]]
+    pad = 0.1 * (max(xs) - min(xs))
+    ends = started["model"]["line"]["x"]
+    assert ends == pytest.approx([min(xs) - pad, max(xs) + pad], rel=1e-15)
+    client.send({"type": "inspect", "run": "B32"})
+    done, seen = client.until("done")
+    for pts in points_by_run(seen).values():
+        for p in pts:
+            w, b = p["params"]
+            assert p["line"] == [w * ends[0] + b, w * ends[1] + b]  # bit for bit
+    assert [p["samples"] for p in points_by_run(seen)["B32"]] == [32, 64, 96, 100, 132, 164,
+                                                                  196, 200]
+    details = [m for m in seen if m["type"] == "detail"]
+    assert details and all(d["forward"]["line"] is True for d in details)
+
+
+def test_a_network_gets_no_line_and_its_details_say_so(client):
+    config = {"dataset": "sine", "hidden": [3], "n_samples": 40, "epochs": 1, "speed": 0}
+    client.send({"type": "start", "config": config})
+    started = client.recv()
+    assert started["model"]["line"] is None
+    client.send({"type": "inspect", "run": "SGD"})
+    done, seen = client.until("done")
+    assert all("line" not in p for pts in points_by_run(seen).values() for p in pts)
+    details = [m for m in seen if m["type"] == "detail"]
+    assert details and all(d["forward"]["line"] is False for d in details)
+
+
 def test_nothing_is_sent_before_the_first_message(client):
     with pytest.raises(TimeoutError):
         client.ws.recv(timeout=0.5)
