@@ -176,3 +176,21 @@ def screenshot_dir() -> Path:
     """tests/artifacts/ (gitignored), where tests save screenshots."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+# -- datasets shared by the engine's surface tests (here, not in tests/engine/conftest.py: the
+# app tests import this module as `conftest`, and a second conftest.py would shadow it) --------
+@pytest.fixture(scope="module")
+def linear():
+    """Linear regression data with x shifted off zero, so the Hessian is not diagonal."""
+    import engine
+
+    data = engine.make_dataset("linear", n_samples=400, noise=0.3, seed=1)
+    return data.X + 0.7, data.y
+
+
+@pytest.fixture(scope="module")
+def moons():
+    import engine
+
+    return engine.make_dataset("moons", n_samples=300, seed=2)
