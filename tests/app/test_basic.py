@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import local_ipv4_addresses
+from conftest import free_port, local_ipv4_addresses
 from fastapi.testclient import TestClient
 
 from app import cli
@@ -332,9 +332,7 @@ def test_cli_urls():
 
 
 def test_cli_serves_the_app():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = str(s.getsockname()[1])
+    port = str(free_port())
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "--port", port, "--log-level", "warning"],
         cwd=REPO,

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 import pytest
-from conftest import local_ipv4_addresses, start_live_server
+from conftest import free_port, local_ipv4_addresses, start_live_server
 from fastapi.testclient import TestClient
 from starlette.datastructures import URL
 
@@ -481,7 +481,7 @@ def test_lan_address_is_one_of_this_machines_addresses():
 
 def test_cli_host_reaches_the_links(tmp_path):
     """`descent-playground --host 0.0.0.0`: a link asked for on localhost names the LAN address."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "cli.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(
@@ -511,12 +511,6 @@ def test_a_configured_host_names_the_links():
     assert room["viewer_url"] == f"http://198.51.100.7:{port}/room/{room['code']}"
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for(base: str, proc: subprocess.Popen, log: Path, timeout: float = 30) -> None:
