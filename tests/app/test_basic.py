@@ -6,7 +6,6 @@ import fnmatch
 import gzip
 import http.client
 import os
-import socket
 import subprocess
 import sys
 import time
