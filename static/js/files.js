@@ -1,6 +1,6 @@
 // Save / load: the comparison on screen as CSV, JSON or an HTML report (the server recomputes it
 // from the config and cuts each run where the screen was), and "Load a saved run": a JSON export,
-// checked by the server, handed to main.js to replay without retraining.
+// checked by the server, handed to replay.js to replay without retraining.
 
 import { t } from "./i18n.js";
 import { $, post, download } from "./common.js";

@@ -5,10 +5,12 @@
 // Contour view = two stacked plots with identical axes: the background holds the contour (drawn
 // by Plotly.react only when the surface changes), the foreground holds only the light scatter
 // traces that stream with Plotly.extendTraces. Recomputing a contour on every frame would cost
-// far more than the paths themselves. The 3-D view is one WebGL scene.
+// far more than the paths themselves. The 3-D view is one WebGL scene. Reading the grid itself
+// (ranges, loss levels, a value between grid points, the caption) is surfacegrid.js.
 
 import { t, tOr } from "./i18n.js";
-import { runColor, fmt, fmtFixed, INK, MUTED, FONT, plotFont, isFiniteNum, lastLE, plotConfig, plotLayout, stackedLayers } from "./common.js";
+import { runColor, fmt, INK, MUTED, FONT, plotFont, isFiniteNum, lastLE, plotConfig, plotLayout, stackedLayers } from "./common.js";
+import { ranges, clampTo, zLevels, displayZ, colorbar, zAt, gridValue, minimumLabelPosition, captionText } from "./surfacegrid.js";
 
 const MAX_PATH = 3000; // points per drawn path: the latest ones (the loss chart keeps everything)
 const POSITIONS = ["top right", "bottom right", "top left", "bottom left", "middle right", "middle left"];
@@ -35,8 +37,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
   let nextAllowed = 0;
   let dirtyOverlay = false;
   let dirtyBatch = false;
-  let logZ = false;
-  let zInfo = null;
+  let zInfo = null;     // the surface's loss levels (zLevels)
   let cursor = null;    // timeline: show every path up to this iteration (null = live)
   let dirtyCursor = false;
 
@@ -69,74 +70,13 @@ export function createSurface(root, { emptyEl, captionEl }) {
   // ---- helpers
   /** How many stored points of path i are shown: all, or those up to the timeline's cursor. */
   function cut(i) { const p = paths[i]; return cursor === null ? p.x.length : lastLE(p.it, cursor) + 1; }
-  function ranges() {
-    const xs = surface.x, ys = surface.y;
-    return { x: [xs[0], xs[xs.length - 1]], y: [ys[0], ys[ys.length - 1]] };
-  }
-  function clampTo(v, r) {
-    const lo = Math.min(r[0], r[1]), hi = Math.max(r[0], r[1]);
-    const pad = (hi - lo) * 0.03;
-    return Math.min(hi - pad, Math.max(lo + pad, v));
-  }
-  function computeZInfo() {
-    let lo = Infinity, hi = -Infinity, loPos = Infinity;
-    for (const row of surface.z) for (const v of row) {
-      if (!isFiniteNum(v)) continue;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-      if (v > 0 && v < loPos) loPos = v;
-    }
-    zInfo = { lo, hi, loPos, lift: (hi - lo) * 0.01 };
-    // Contour levels on log10(loss) when the loss spans decades: the bowl's floor gets lines too.
-    logZ = lo > 0 && hi / lo > 50;
-  }
-  function displayZ(z) {
-    // always a new array: Plotly.react skips the recalculation of a z it has seen, and then loses
-    // the contour levels (no paths: "Cannot read properties of undefined (reading 'z')")
-    if (!logZ) return z.slice();
-    return z.map((row) => row.map((v) => (isFiniteNum(v) && v > 0 ? Math.log10(v) : null)));
-  }
-  function colorbar() {
-    const cb = { title: { text: t("surface.loss"), side: "right" }, thickness: 12, len: 1, x: 1.015, xanchor: "left",
-      y: 0.5, outlinewidth: 0, tickfont: { size: plotFont(-2) } };
-    if (logZ && !three()) {
-      const lo = Math.floor(Math.log10(zInfo.loPos)), hi = Math.ceil(Math.log10(zInfo.hi));
-      const vals = [], text = [];
-      for (let k = lo; k <= hi; k++) for (const m of [1, 3]) {
-        const v = m * 10 ** k;
-        vals.push(Math.log10(v)); text.push(fmt(v, 1));
-      }
-      cb.tickvals = vals; cb.ticktext = text;
-    }
-    return cb;
-  }
-  function surfaceZAt(xy) {
-    const ix = nearest(surface.x, xy[0]), iy = nearest(surface.y, xy[1]);
-    const v = surface.z[iy] && surface.z[iy][ix];
-    return isFiniteNum(v) ? v : zInfo.lo;
-  }
-  function nearest(arr, v) {
-    let best = 0, d = Infinity;
-    for (let i = 0; i < arr.length; i++) { const e = Math.abs(arr[i] - v); if (e < d) { d = e; best = i; } }
-    return best;
-  }
   const lifted = (v) => (isFiniteNum(v) ? v + zInfo.lift : null);
   /** Height of a path point in 3-D. Exact: its loss (it lies on the surface). Projected: the
    *  plane's own value under it (read off the server's grid), so the path stays on the sheet it
    *  is drawn on, as in the contour view; the caption gives the residual. */
   function pathZ(x, y, loss) {
     if (surface.kind === "exact") return lifted(loss);
-    return lifted(gridValue(x, y));
-  }
-  function gridValue(x, y) {
-    const xs = surface.x, ys = surface.y, n = xs.length, m = ys.length;
-    const fx = ((x - xs[0]) / (xs[n - 1] - xs[0])) * (n - 1), fy = ((y - ys[0]) / (ys[m - 1] - ys[0])) * (m - 1);
-    if (!(fx >= 0 && fx <= n - 1 && fy >= 0 && fy <= m - 1)) return null;
-    const j = Math.min(n - 2, Math.floor(fx)), i = Math.min(m - 2, Math.floor(fy));
-    const a = fx - j, b = fy - i, z = surface.z;
-    const v = [z[i][j], z[i][j + 1], z[i + 1][j], z[i + 1][j + 1]];
-    if (!v.every(isFiniteNum)) return null;
-    return (1 - b) * ((1 - a) * v[0] + a * v[1]) + b * ((1 - a) * v[2] + a * v[3]);
+    return lifted(gridValue(surface, x, y));
   }
 
   function headText(i) {
@@ -149,10 +89,10 @@ export function createSurface(root, { emptyEl, captionEl }) {
     const n = cut(i);
     let x = n ? p.x[n - 1] : surface.start[0];
     let y = n ? p.y[n - 1] : surface.start[1];
-    const z = n ? p.z[n - 1] : surfaceZAt(surface.start);
+    const z = n ? p.z[n - 1] : zAt(surface, zInfo, surface.start);
     if (statuses[i] && statuses[i].status === "diverged") {
       // a diverged run's last finite point may be far off the map: pin its label to the edge
-      const r = ranges();
+      const r = ranges(surface);
       x = clampTo(x, r.x); y = clampTo(y, r.y);
     }
     return { x, y, z };
@@ -161,7 +101,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
   /** Every run's head; diverged runs pinned to the map's edge, nudged apart so no label hides another. */
   function headPoints() {
     const out = runs.map((_, i) => headPoint(i));
-    const r = ranges();
+    const r = ranges(surface);
     const sx = Math.abs(r.x[1] - r.x[0]), sy = Math.abs(r.y[1] - r.y[0]);
     const midY = (r.y[0] + r.y[1]) / 2;
     for (let i = 0; i < out.length; i++) {
@@ -176,18 +116,10 @@ export function createSurface(root, { emptyEl, captionEl }) {
     return out;
   }
 
-  function minimumLabelPosition() {
-    // below-left of the ✕, unless the ✕ sits on the map's lower or left edge
-    if (!surface.minimum) return "bottom left";
-    const r = ranges(), lo = Math.min(r.y[0], r.y[1]), span = Math.abs(r.y[1] - r.y[0]);
-    const left = Math.min(r.x[0], r.x[1]), spanX = Math.abs(r.x[1] - r.x[0]);
-    return `${surface.minimum[1] - lo < 0.08 * span ? "top" : "bottom"} ${surface.minimum[0] - left < 0.15 * spanX ? "right" : "left"}`;
-  }
-
   function headPosition(i, h) {
     // a diverged run's label sits on the map's edge: point it inwards so it stays readable
     if (!statuses[i] || statuses[i].status !== "diverged") return POSITIONS[i % POSITIONS.length];
-    const r = ranges();
+    const r = ranges(surface);
     const right = h.x > (r.x[0] + r.x[1]) / 2, top = h.y > (r.y[0] + r.y[1]) / 2;
     return `${top ? "bottom" : "top"} ${right ? "left" : "right"}`;
   }
@@ -195,12 +127,12 @@ export function createSurface(root, { emptyEl, captionEl }) {
   // ---- figures
   function backgroundTraces() {
     return [
-      { type: "contour", x: surface.x, y: surface.y, z: displayZ(surface.z), customdata: surface.z,
+      { type: "contour", x: surface.x, y: surface.y, z: displayZ(surface.z, zInfo.log), customdata: surface.z,
         colorscale: SCALE, ncontours: 24, contours: { coloring: "heatmap", showlines: true },
-        line: { color: "rgba(82,96,109,0.35)", width: 0.6, smoothing: 0.8 }, colorbar: colorbar(),
+        line: { color: "rgba(82,96,109,0.35)", width: 0.6, smoothing: 0.8 }, colorbar: colorbar(zInfo, zInfo.log && !three()),
         hovertemplate: `${tOr("axis.", surface.labels[0])} %{x:.3g}<br>${tOr("axis.", surface.labels[1])} %{y:.3g}<br>${t("surface.loss")} %{customdata:.4g}<extra></extra>` },
       // the batch's own surface only while shown: a hidden contour trace trips Plotly on resize
-      ...(showBatch && batchZ && surface.kind === "exact" ? [{ type: "contour", x: surface.x, y: surface.y, z: displayZ(batchZ),
+      ...(showBatch && batchZ && surface.kind === "exact" ? [{ type: "contour", x: surface.x, y: surface.y, z: displayZ(batchZ, zInfo.log),
         showscale: false, ncontours: 16, contours: { coloring: "lines" }, colorscale: BATCH_SCALE,
         line: { width: 1.6, dash: "dash" }, hoverinfo: "skip", visible: true }] : []),
     ];
@@ -212,13 +144,13 @@ export function createSurface(root, { emptyEl, captionEl }) {
     const traces = [];
     if (is3) {
       traces.push({ type: "surface", x: surface.x, y: surface.y, z: surface.z, colorscale: SCALE_3D, opacity: 0.95,
-        showscale: true, colorbar: colorbar(), hoverinfo: "skip",
+        showscale: true, colorbar: colorbar(zInfo, zInfo.log && !three()), hoverinfo: "skip",
         contours: { z: { show: true, usecolormap: false, color: "#9aa5b1", width: 1 } } });
       const on = !!(showBatch && batchZ && surface.kind === "exact");
       traces.push({ type: "surface", x: surface.x, y: surface.y, z: on ? batchZ : [[0, 0], [0, 0]], colorscale: BATCH_SCALE,
         opacity: 0.25, showscale: false, hoverinfo: "skip", visible: on });
     }
-    const zStart = is3 ? lifted(surfaceZAt(surface.start)) : undefined;
+    const zStart = is3 ? lifted(zAt(surface, zInfo, surface.start)) : undefined;
     const heads = headPoints();
     const textfont = (color, size, bold) => ({ color, size, family: FONT, ...(bold ? { weight: 700 } : {}), ...(is3 ? {} : { shadow: HALO }) });
     runs.forEach((run, i) => {
@@ -245,7 +177,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
       t("surface.start"), "middle left"));
     const zMin = is3 ? lifted(isFiniteNum(surface.minimum_loss) ? surface.minimum_loss : zInfo.lo) : undefined;
     traces.push(marker(surface.minimum || [null, null], zMin,
-      { symbol: is3 ? "diamond" : "x-thin", size: is3 ? 6 : 20, color: INK, line: { color: INK, width: 4 } }, t("surface.minimum"), minimumLabelPosition()));
+      { symbol: is3 ? "diamond" : "x-thin", size: is3 ? 6 : 20, color: INK, line: { color: INK, width: 4 } }, t("surface.minimum"), minimumLabelPosition(surface)));
     // ghost (3-D: the batch loss above/below the surface) and the two arrows, filled by overlay()
     traces.push({ type: sc, mode: "markers+text", x: [], y: [], ...(is3 ? { z: [] } : { cliponaxis: false }), text: [],
       marker: { symbol: is3 ? "diamond-open" : "circle-open", size: is3 ? 8 : 22, color: MUTED, line: { width: 2, color: MUTED } },
@@ -263,7 +195,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
   }
 
   function axes(showAxes) {
-    const r = ranges();
+    const r = ranges(surface);
     const common = { zeroline: false, showgrid: false, fixedrange: true, ticks: showAxes ? "outside" : "", visible: showAxes };
     return {
       xaxis: { ...common, range: r.x, title: { text: tOr("axis.", surface.labels[0]), standoff: 4 } },
@@ -276,7 +208,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
   function layoutFg() {
     const lay = layoutBase();
     if (three()) {
-      const r = ranges();
+      const r = ranges(surface);
       lay.margin = { l: 0, r: 0, t: 0, b: 0 };
       lay.uirevision = "3d";
       lay.scene = {
@@ -294,7 +226,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
   function redraw() {
     if (!surface || !window.Plotly) return;
     emptyEl.hidden = true;
-    computeZInfo();
+    zInfo = zLevels(surface.z);
     for (const p of paths) p.pending = 0; // the figure is built from the stored paths
     root.classList.toggle("is-3d", three());
     if (three()) Plotly.purge(bg); else Plotly.react(bg, backgroundTraces(), layoutBg(), plotConfig());
@@ -422,14 +354,14 @@ export function createSurface(root, { emptyEl, captionEl }) {
     const none = () => ({ x: [], y: [], text: [], z: [] });
     let ghost = none(), full = none(), batch = none();
     if (o) {
-      const zO = surface.kind === "exact" ? lifted(isFiniteNum(o.z) ? o.z : surfaceZAt([o.x, o.y])) : pathZ(o.x, o.y, null);
+      const zO = surface.kind === "exact" ? lifted(isFiniteNum(o.z) ? o.z : zAt(surface, zInfo, [o.x, o.y])) : pathZ(o.x, o.y, null);
       if (is3 && surface.kind === "exact" && isFiniteNum(detail.batch_loss)) {
         ghost = { x: [o.x], y: [o.y], z: [lifted(detail.batch_loss)], text: [t("surface.ghost", { v: fmt(detail.batch_loss, 3) })] };
       }
       // grad_xy / full_grad_xy point downhill already (they are −∇ on the drawn plane)
       const g = detail.full_grad_xy, gb = detail.grad_xy;
       if (Array.isArray(g) && Array.isArray(gb) && [...g, ...gb].every(isFiniteNum)) {
-        const r = ranges();
+        const r = ranges(surface);
         const span = Math.min(Math.abs(r.x[1] - r.x[0]), Math.abs(r.y[1] - r.y[0]));
         const big = Math.max(Math.hypot(g[0], g[1]), Math.hypot(gb[0], gb[1]));
         if (big > 0) {
@@ -459,25 +391,8 @@ export function createSurface(root, { emptyEl, captionEl }) {
     caption();
   }
 
-  function caption() {
-    if (!surface) { captionEl.textContent = ""; return; }
-    const parts = [];
-    if (surface.kind === "exact") {
-      parts.push(t("surface.exact", { a: tOr("axis.", surface.labels[0]), b: tOr("axis.", surface.labels[1]) }));
-    } else {
-      const n = surface.n_params || "";
-      const m = t(String(surface.method).startsWith("PCA") ? "surface.m.pca" : "surface.m.random");
-      const res = surface.residual;
-      const pct = (v) => `${fmtFixed(v * 100, 0)}%`;
-      if (res && isFiniteNum(res.mean)) parts.push(t("surface.projected", { n, m, pct: pct(res.mean), max: pct(res.max) }));
-      else parts.push(t("surface.projected_pending", { n, m }));
-    }
-    if (detail && isFiniteNum(detail.angle)) {
-      parts.push(t("surface.angle", { run: tOr("run.", detail.run), i: detail.iteration.toLocaleString("en-US"), deg: fmtFixed(detail.angle, 1) }));
-    }
-    if (showBatch) parts.push(surface.kind === "exact" ? t("surface.batch_contours") : t("surface.no_batch"));
-    captionEl.textContent = parts.join("  ·  ");
-  }
+
+  function caption() { captionEl.textContent = surface ? captionText(surface, detail, showBatch) : ""; }
 
   function setSurface(msg, nParams) {
     surface = { ...msg, n_params: nParams };

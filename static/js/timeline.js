@@ -1,5 +1,5 @@
 // The timeline: a scrubber over iterations 0…max. Dragging it back moves every view to iteration
-// k (main.js tells the widgets); dragging it to the end or pressing Live returns to the live race.
+// k (inspect.js tells the widgets); dragging it to the end or pressing Live returns to the live race.
 
 import { t } from "./i18n.js";
 import { $, fmtInt } from "./common.js";
