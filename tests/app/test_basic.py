@@ -353,3 +353,13 @@ def test_cli_serves_the_app():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_pages_own_js_and_css_fit_the_budget_as_the_network_carries_them():
+    """64 KiB gzipped in all (plotly.js excluded): the page is loaded on phones over school Wi-Fi."""
+    import gzip
+
+    files = [STATIC_DIR / "main.js", STATIC_DIR / "style.css", *sorted((STATIC_DIR / "js").glob("*.js"))]
+    assert len(files) > 10
+    carried = sum(len(gzip.compress(f.read_bytes(), compresslevel=9)) for f in files)
+    assert carried <= 64 * 1024, f"{carried:,} bytes gzipped in {len(files)} files"
