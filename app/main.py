@@ -128,7 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.max_sessions, settings.max_sessions_per_client, settings.trust_proxy_headers
     )
     app.state.templates = Jinja2Templates(directory=TEMPLATES_DIR)
-    app.state.templates.env.globals["page_facts"] = pages.page_facts()  # every page's data block
+    app.state.templates.env.globals["page_facts"] = pages.page_facts(settings)  # every page's data block
     app.state.rooms = make_room_hub(settings)
 
     errors.install(app)

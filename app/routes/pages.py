@@ -9,15 +9,18 @@ from fastapi.responses import HTMLResponse
 from app.core.colors import RUN_COLORS
 from app.core.schemas import DEFAULT_RUNS
 from app.routes.vendor import PLOTLY_URL, PLOTLY_VERSION
+from app.share.address import listens_only_here
 from app.share.links import page_options, preferred_language, query_to_config
 
 router = APIRouter()
 
 
-def page_facts() -> dict[str, Any]:
+def page_facts(settings: Any) -> dict[str, Any]:
     """What every page takes from the server instead of writing it again (its data block)."""
+    # local_only: no phone can open a link to this server, so the page offers no QR code
     return {"run_colors": list(RUN_COLORS),
-            "default_runs": [run.model_dump(mode="json") for run in DEFAULT_RUNS]}
+            "default_runs": [run.model_dump(mode="json") for run in DEFAULT_RUNS],
+            "local_only": listens_only_here(settings.host)}
 
 
 def link_context(pairs: Iterable[tuple[str, str]], accept_language: str | None) -> dict[str, Any]:

@@ -22,6 +22,11 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def listens_only_here(bind_host: str) -> bool:
+    """True when the server's host is a loopback address: no other machine can reach it."""
+    return _is_loopback(bind_host)
+
+
 def _listens_on_network(bind_host: str) -> bool:
     """True when the server accepts connections from other machines."""
     return not _is_loopback(bind_host)

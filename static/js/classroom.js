@@ -6,9 +6,12 @@
 // into a warning; its dialog says why and makes a new room when the teacher chooses.
 
 import { t, lang, onLangChange } from "./i18n.js";
-import { $, post } from "./common.js";
+import { $, FACTS, post } from "./common.js";
 
 const KEY = "dp.room";
+// The server listens only on this computer (a loopback host): no phone can open its links, so
+// the dialog says so and what to do, and shows no QR code.
+const LOCAL = FACTS.local_only;
 const link = async (config, autoplay) => (await post("/api/link", { config, autoplay, lang: lang() })).json();
 
 export function createClassroom({ send, getConfig, notify, dismiss }) {
@@ -42,7 +45,9 @@ export function createClassroom({ send, getConfig, notify, dismiss }) {
   function render() {
     const p = mode === "present", gone = p && !!lost;
     $("dlg-title").textContent = t(gone ? "present.lost_title" : p ? "present.title" : "share.title");
-    $("dlg-hint").textContent = gone ? lostText() : p ? t("present.hint") : "";
+    $("dlg-hint").textContent = gone ? lostText() : p ? t(LOCAL ? "present.hint_local" : "present.hint") : "";
+    $("dlg-local").hidden = !LOCAL || gone;
+    $("dlg-local").textContent = LOCAL ? t("share.local_only") : "";
     $("dlg-room").hidden = !p || gone;
     $("dlg-code").textContent = room ? room.code : "";
     $("dlg-watching").hidden = !p || gone;
@@ -62,8 +67,8 @@ export function createClassroom({ send, getConfig, notify, dismiss }) {
   }
   function setLink(text, qrUrl) {
     url.value = text;
-    qr.hidden = !qrUrl;
-    if (qrUrl) qr.src = qrUrl;
+    qr.hidden = !qrUrl || LOCAL;
+    if (qrUrl && !LOCAL) qr.src = qrUrl;
   }
   function show(m) {
     mode = m;

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from pathlib import Path
 
@@ -86,9 +87,8 @@ def test_share_link_sets_every_control_and_the_share_dialog(live_server, page, s
     page.wait_for_function(
         "() => document.getElementById('dlg-url').value.includes('dataset=moons')"
     )
-    page.wait_for_function("() => document.getElementById('dlg-qr').naturalWidth > 0")
-    box = page.locator("#dlg-qr").bounding_box()
-    assert box["width"] >= 300 and box["height"] >= 300, box  # a projector must scan it
+    # this server listens on 127.0.0.1 only: no QR code a phone cannot open (issue 12, point 1)
+    assert page.is_visible("#dlg-local") and not page.is_visible("#dlg-qr")
     url = page.input_value("#dlg-url")
     assert url.startswith(live_server + "/?") and "seed=7" in url
     page.check("#dlg-autoplay")
@@ -105,6 +105,60 @@ def test_share_link_sets_every_control_and_the_share_dialog(live_server, page, s
     page.wait_for_function(PRIMED, timeout=15_000)
     assert page.input_value("#c-dataset") == "moons" and page.input_value("#c-seed") == "7"
     assert page.console_errors == []
+
+
+LOCAL_EN = "This server listens only on this computer"
+LOCAL_KO = "이 서버는 이 컴퓨터에서만 접속을 받으므로"
+FIX = "make run HOST=0.0.0.0, or descent-playground --host 0.0.0.0"
+QR_LOADED = "() => document.getElementById('dlg-qr').naturalWidth > 0"
+
+
+def open_dialog(page, button):
+    """Open Share or Present and wait for its link."""
+    page.click(button)
+    page.wait_for_function("() => document.getElementById('dlg-url').value.startsWith('http')")
+
+
+def test_share_and_present_say_when_phones_cannot_reach_the_server(live_server, browser,
+                                                                   screenshot_dir):
+    """Issue 12, point 1: on the default host (127.0.0.1) both dialogs say the link works only
+    on this computer and what to do, in English and Korean, and show no QR code; on the
+    network (DESCENT_HOST=0.0.0.0) they show the QR code, large enough for a projector."""
+    page = new_page(browser)
+    try:
+        open_primed(page, live_server + "/?epochs=2&speed=0")
+        for lang, warning, fix in (("en", LOCAL_EN, FIX), ("ko", LOCAL_KO, "--host 0.0.0.0")):
+            page.click(f"button[data-lang='{lang}']")
+            for button in ("#btn-share", "#btn-present"):
+                open_dialog(page, button)
+                text = page.inner_text("#dlg-local")
+                assert page.is_visible("#dlg-local") and warning in text and fix in text, text
+                assert not page.is_visible("#dlg-qr"), button
+                assert "scan" not in page.inner_text("#dlg-hint")
+                assert page.input_value("#dlg-url").startswith(live_server)  # works here
+                if lang == "en" and button == "#btn-present":
+                    page.screenshot(path=screenshot_dir / "classroom-local-only.png")
+                page.click("#dlg-close")
+        assert page.console_errors == []
+    finally:
+        page.context.close()
+
+    base_env = {k: v for k, v in os.environ.items() if k != "DESCENT_HOST"}
+    with start_live_server(env={"DESCENT_HOST": "0.0.0.0"}, base_env=base_env,
+                           name="network-e2e") as base:
+        page = new_page(browser)
+        try:
+            open_primed(page, base + "/?epochs=2&speed=0")
+            for button in ("#btn-share", "#btn-present"):
+                open_dialog(page, button)
+                page.wait_for_function(QR_LOADED)
+                box = page.locator("#dlg-qr").bounding_box()
+                assert box["width"] >= 300 and box["height"] >= 300, box  # a projector scans it
+                assert not page.is_visible("#dlg-local")
+                page.click("#dlg-close")
+            assert page.console_errors == []
+        finally:
+            page.context.close()
 
 
 def test_bad_link_names_what_was_ignored_and_still_starts(live_server, page):
@@ -171,8 +225,7 @@ def test_present_a_room_viewers_watch_live_late_joiners_and_end(
         teacher.wait_for_function(
             "() => document.getElementById('dlg-watching').textContent === '0 watching'"
         )
-        teacher.wait_for_function("() => document.getElementById('dlg-qr').naturalWidth > 0")
-        assert teacher.locator("#dlg-qr").bounding_box()["width"] >= 300
+        assert teacher.is_visible("#dlg-local") and not teacher.is_visible("#dlg-qr")
         # the token never shows in a URL, and it survives a reload in sessionStorage only
         token = teacher.evaluate("() => JSON.parse(sessionStorage.getItem('dp.room')).token")
         assert token and token not in viewer_url and token not in teacher.url
@@ -532,7 +585,7 @@ def test_a_room_lost_with_redis_says_so_and_a_new_room_is_one_click(browser, scr
             teacher.click("#dlg-new")
             teacher.wait_for_function(WATCHING_NONE)
             new_code = teacher.inner_text("#dlg-code")
-            assert new_code != code and teacher.is_visible("#dlg-qr")
+            assert new_code != code and teacher.is_visible("#dlg-code")
             assert teacher.input_value("#dlg-url").endswith(f"/room/{new_code}")
             assert not teacher.is_visible("#notice")
             teacher.click("#dlg-close")
