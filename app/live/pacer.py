@@ -186,8 +186,8 @@ class Pacer:
         """Iterations per second (or, at speed 0, per round) of each run still going."""
         going = race.going()
         if self.session.pacing == "samples":
-            smallest = min(run.effective_batch(race.n) for run in going)
-            share = {run.name: smallest / run.effective_batch(race.n) for run in going}
+            smallest = min(run.schedule.effective_batch_size for run in going)
+            share = {run.name: smallest / run.schedule.effective_batch_size for run in going}
         else:
             share = {run.name: 1.0 for run in going}
         speed = self.session.speed

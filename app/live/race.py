@@ -91,10 +91,6 @@ class Run:
     def total_iterations(self) -> int:
         return self.schedule.total_iterations
 
-    def effective_batch(self, n: int) -> int:
-        """The batch size of a full batch (n: the data's size, as the schedule knows it)."""
-        return self.schedule.effective_batch_size
-
 
 def check_iterations(runs: Iterable[Run], epochs: int, limit: int) -> None:
     """Refuse a race one of whose runs would take more than `limit` iterations."""
