@@ -132,11 +132,15 @@ def room_keys(code: str) -> dict[str, str]:
             "history_bytes": base + ":history_bytes"}
 
 
+# The keys of a room that expire after the idle time, pushed back by every publish.
+EXPIRING = ("room", "history", "history_bytes", "seq", "details", "state")
+
+
 async def keep_alive(redis: Any, code: str, ttl: int) -> None:
     """Push back the expiry of a room that is presented (as an in-process room stays)."""
     keys = room_keys(code)
     async with redis.pipeline(transaction=True) as pipe:
-        for key in ("room", "history", "seq", "details", "state", "viewers"):
+        for key in (*EXPIRING, "viewers"):
             pipe.expire(keys[key], ttl)
         pipe.zadd(ROOMS, {code: time.time()}, xx=True)
         await pipe.execute()
@@ -174,7 +178,7 @@ async def publish(redis: Any, code: str, queue: asyncio.Queue, worker: str, ttl:
                 else:
                     await append(keys=[keys["history"], keys["history_bytes"]],
                                  args=[envelope, *bounds], client=pipe)
-                for key in ("room", "history", "history_bytes", "seq", "details", "state"):
+                for key in EXPIRING:
                     pipe.expire(keys[key], ttl)
                 pipe.zadd(ROOMS, {code: time.time()}, xx=True)  # never brings one back
                 pipe.publish(keys["channel"], envelope)
