@@ -221,7 +221,7 @@ def describe(error: dict[str, Any], prefix: str = "") -> tuple[str, str, str]:
     field = f"{prefix}{loc}" if loc else prefix.rstrip(".") or "message"
     kind = error.get("type", "")
     got = error.get("input")
-    got_text = "" if isinstance(got, dict | list) else f", got {_short(got)}"
+    got_text = "" if isinstance(got, dict | list) else f", got {echo(got, 40)}"
     ranges = _RANGES.get(loc.split(".")[-1] if loc else "")
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal") and ranges:
         return field, f"{field} must be {ranges}{got_text}", "out_of_range"
@@ -240,10 +240,6 @@ def describe(error: dict[str, Any], prefix: str = "") -> tuple[str, str, str]:
     if ranges:
         return field, f"{field} must be {ranges}{got_text}", "bad_type"
     return field, f"{field}: {error.get('msg')}{got_text}", "bad_type"
-
-
-def _short(value: Any) -> str:
-    return echo(value, 40)
 
 
 _RANGES: dict[str, str] = {
@@ -274,5 +270,5 @@ def first_error(exc: ValidationError, prefix: str = "") -> tuple[str, str, str]:
         if ranges:
             field = prefix + ".".join(loc)
             got = err.get("input")
-            return field, f"{field} must be {ranges}, got {_short(got)}", "out_of_range"
+            return field, f"{field} must be {ranges}, got {echo(got, 40)}", "out_of_range"
     return describe(err, prefix)

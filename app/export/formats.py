@@ -48,16 +48,6 @@ def json_chunks(result: Mapping[str, Any]) -> Iterator[bytes]:
     yield b"}"
 
 
-def json_bytes(result: Mapping[str, Any]) -> bytes:
-    """`json_chunks` joined."""
-    return b"".join(json_chunks(result))
-
-
-def to_json(result: Mapping[str, Any]) -> str:
-    """`json_bytes` as text."""
-    return json_bytes(result).decode()
-
-
 def _cell(value: Any) -> Any:
     return "" if value is None else value
 
@@ -78,7 +68,7 @@ def to_csv(result: Mapping[str, Any]) -> str:
     return out.getvalue()
 
 
-RENDERERS = {"csv": to_csv, "json": to_json, "html": to_html}
+RENDERERS = {"csv": to_csv, "html": to_html}  # JSON goes out in pieces: json_chunks
 
 
 def export(fmt: str, request: ExportRequest,

@@ -27,11 +27,6 @@ def listens_only_here(bind_host: str) -> bool:
     return _is_loopback(bind_host)
 
 
-def _listens_on_network(bind_host: str) -> bool:
-    """True when the server accepts connections from other machines."""
-    return not _is_loopback(bind_host)
-
-
 def _usable(address: str | None) -> bool:
     return bool(address) and not _is_loopback(address) and address not in ALL_INTERFACES
 
@@ -111,7 +106,7 @@ def reachable_base_url(
     base = request.base_url
     host, port, path = base.hostname or "", base.port, base.path.rstrip("/")
     lan = None
-    if _listens_on_network(settings.host):
+    if not listens_only_here(settings.host):
         lan = find_lan() if settings.host in ALL_INTERFACES else settings.host
     if not _own_name(host, settings, lan):
         server = request.scope.get("server") or (settings.host, settings.port)
