@@ -48,14 +48,14 @@ class Presenting:
         self.room = room
         room.on_viewers.append(self.count_viewers)
         room.on_lost.append(self.room_lost)
-        await session.send({"type": "presenting", "room": room.code,
-                            "viewers": room.viewer_count})
+        await session.send(_presenting(room))
         race = session.race
         if race is not None:  # mid-run: give the room the run so far
             room.publish(*_pair(race.started_message()))
             room.publish(*_pair(race.surface_message()))
             if any(run.points for run in race.runs.values()):
-                room.publish(*_pair(race.history_message()))
+                # a frame's text is never used: the room merges frames and encodes each point
+                room.publish(race.history_message(), "")
             if race.finished:
                 room.publish(*_pair(race.done_message()))
             room.publish(*_pair(session.state_message()))
@@ -100,8 +100,12 @@ class Presenting:
         if self.viewers_changed:
             self.viewers_changed = False
             if self.room is not None:
-                await self.session.send({"type": "presenting", "room": self.room.code,
-                                         "viewers": self.room.viewer_count})
+                await self.session.send(_presenting(self.room))
+
+
+def _presenting(room: Room) -> dict[str, Any]:
+    """What the presenter is told of its room: its code and how many watch."""
+    return {"type": "presenting", "room": room.code, "viewers": room.viewer_count}
 
 
 def _pair(message: dict[str, Any]) -> tuple[dict[str, Any], str]:
