@@ -208,12 +208,14 @@ def _train(
     with np.errstate(all="ignore"):
         criterion = Criterion(lossf.mean(t, evaluate()), epochs, target_loss, patience)
     iteration = 0
+    everyone = np.arange(n)
+    everyone.flags.writeable = False  # every full-batch Step shares it as its `batch`
     for epoch in range(1, epochs + 1):
         # Shuffle every epoch with the run's own seeded RNG (full batch needs no shuffle).
-        order = np.arange(n) if full else rng.permutation(n)
+        order = everyone if full else rng.permutation(n)
         for start in range(0, n, B):
             idx = order[start : start + B]
-            xb, tb = (X, t) if full else (X[idx], t[idx])
+            xb, tb = problem.batch(None if full else idx)
             prev = theta.copy()
             with np.errstate(all="ignore"):
                 batch_loss = model.loss_and_grad(lossf, xb, tb)  # forward, loss, backward
