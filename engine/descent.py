@@ -17,12 +17,9 @@ import numpy as np
 
 from .losses import Loss
 from .model import MLP, Evaluator
-from .problem import Problem, descent_mode, iterations_per_epoch
+from .problem import Problem
 
-__all__ = [  # descent_mode, iterations_per_epoch and Problem live in engine.problem
-    "DEFAULT_RUNS", "UPDATE_RULES", "Problem", "RunSpec", "Step", "compare", "descent_mode",
-    "iterations_per_epoch", "start_runs", "train",
-]
+__all__ = ["DEFAULT_RUNS", "UPDATE_RULES", "RunSpec", "Step", "compare", "start_runs", "train"]
 
 #: How far above its start (times max(initial loss, 1)) a full-data loss may climb before the
 #: run is declared diverged.

@@ -22,8 +22,8 @@ from app.core.schemas import MAX_RUNS, Int, TrainConfig, first_error
 from app.core.settings import Settings
 from app.live.race import DEFAULT_LIMITS, Race, TooManyIterations
 from engine.datasets import DATASETS
-from engine.descent import iterations_per_epoch
 from engine.losses import get_task
+from engine.problem import iterations_per_epoch
 
 FORMAT = "descent-playground/1"
 
