@@ -140,16 +140,19 @@ class MLP:
             x = layer.forward(x)
         return x
 
+    def back_from_logits(self, dout: np.ndarray) -> np.ndarray:
+        """Backward pass from dL/dz, z the logits: `logits` undone, layer by layer."""
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Forward pass (순전파) through every layer, caching what backward needs."""
         return self.output_layer.forward(self.logits(x))
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Backward pass (역전파) from dL/dy: the chain rule, layer by layer; fills `self.grad`."""
-        dout = self.output_layer.backward(dout)
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
-        return dout
+        return self.back_from_logits(self.output_layer.backward(dout))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Outputs for inputs X (n, d) at the current parameters, without caching."""
@@ -180,9 +183,7 @@ class MLP:
         """
         last = self.loss_layer(get_loss(loss))
         value = last.forward(self.logits(x), t)
-        dout = last.backward()
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
+        self.back_from_logits(last.backward())
         return value
 
     def __repr__(self) -> str:
