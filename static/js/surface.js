@@ -129,7 +129,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
     return [
       { type: "contour", x: surface.x, y: surface.y, z: displayZ(surface.z, zInfo.log), customdata: surface.z,
         colorscale: SCALE, ncontours: 24, contours: { coloring: "heatmap", showlines: true },
-        line: { color: "rgba(82,96,109,0.35)", width: 0.6, smoothing: 0.8 }, colorbar: colorbar(zInfo, zInfo.log && !three()),
+        line: { color: "rgba(82,96,109,0.35)", width: 0.6, smoothing: 0.8 }, colorbar: colorbar(zInfo, zInfo.log),
         hovertemplate: `${tOr("axis.", surface.labels[0])} %{x:.3g}<br>${tOr("axis.", surface.labels[1])} %{y:.3g}<br>${t("surface.loss")} %{customdata:.4g}<extra></extra>` },
       // the batch's own surface only while shown: a hidden contour trace trips Plotly on resize
       ...(showBatch && batchZ && surface.kind === "exact" ? [{ type: "contour", x: surface.x, y: surface.y, z: displayZ(batchZ, zInfo.log),
@@ -144,7 +144,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
     const traces = [];
     if (is3) {
       traces.push({ type: "surface", x: surface.x, y: surface.y, z: surface.z, colorscale: SCALE_3D, opacity: 0.95,
-        showscale: true, colorbar: colorbar(zInfo, zInfo.log && !three()), hoverinfo: "skip",
+        showscale: true, colorbar: colorbar(zInfo, false), hoverinfo: "skip",
         contours: { z: { show: true, usecolormap: false, color: "#9aa5b1", width: 1 } } });
       const on = !!(showBatch && batchZ && surface.kind === "exact");
       traces.push({ type: "surface", x: surface.x, y: surface.y, z: on ? batchZ : [[0, 0], [0, 0]], colorscale: BATCH_SCALE,
