@@ -13,8 +13,10 @@ export function download(href, name) {
   a.remove();
 }
 
+/** The JSON data block `id` of the page (null if absent or unreadable). */
+export const readJson = (id) => { try { return JSON.parse($(id).textContent); } catch (_) { return null; } };
 /** What the server says once for every page (its "page-facts" data block): run colours, default runs. */
-export const FACTS = JSON.parse($("page-facts").textContent);
+export const FACTS = readJson("page-facts");
 
 /** Okabe-Ito, colour-blind safe: one colour per run, the same in every view (app/core/colors.py). */
 export const RUN_COLORS = FACTS.run_colors;

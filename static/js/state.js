@@ -1,9 +1,8 @@
 // The page's state, one object that every module reads and writes (the tests read it through
 // window.__dp), and the options the server wrote into the page.
 
-import { $ } from "./common.js";
+import { readJson } from "./common.js";
 
-const readJson = (id) => { try { return JSON.parse($(id).textContent); } catch (_) { return null; } };
 export const initialConfig = readJson("initial-config"); // the link's config
 export const page = readJson("page-options") || {};      // {notices, autoplay, room}
 export const ROOM = page.room || null;                   // a viewer's room
