@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from collections.abc import Callable
@@ -78,7 +79,7 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def _own_name(host: str, settings: Any, lan: str | None) -> bool:
+def _own_name(host: str, settings: Any, lan: Callable[[], str | None]) -> bool:
     """True when `host`, a Host header's name, is one of this server's own.
 
     An IP address counts: a browser sent it because it connected to that address (a name can
@@ -89,7 +90,7 @@ def _own_name(host: str, settings: Any, lan: str | None) -> bool:
     host = host.lower()
     if not host or _is_loopback(host) or _is_ip(host) or settings.trust_proxy_headers:
         return True
-    names = {settings.host.lower(), socket.gethostname().lower(), (lan or "").lower()}
+    names = {settings.host.lower(), socket.gethostname().lower(), (lan() or "").lower()}
     names |= {(urlsplit(origin).hostname or "").lower() for origin in settings.allowed_origins}
     return host in names
 
@@ -105,9 +106,13 @@ def reachable_base_url(
     """
     base = request.base_url
     host, port, path = base.hostname or "", base.port, base.path.rstrip("/")
-    lan = None
-    if not listens_only_here(settings.host):
-        lan = find_lan() if settings.host in ALL_INTERFACES else settings.host
+
+    @functools.cache  # looked up only when needed, and once
+    def lan() -> str | None:
+        if listens_only_here(settings.host):
+            return None
+        return find_lan() if settings.host in ALL_INTERFACES else settings.host
+
     if not _own_name(host, settings, lan):
         server = request.scope.get("server") or (settings.host, settings.port)
         host, port = str(server[0]), server[1]
@@ -115,6 +120,6 @@ def reachable_base_url(
             host, port = "127.0.0.1", settings.port
         if port == {"http": 80, "https": 443}.get(base.scheme):
             port = None
-    if _is_loopback(host) and lan:
-        host = lan
+    if _is_loopback(host) and (reachable := lan()):
+        host = reachable
     return f"{base.scheme}://{_netloc(host, port)}{path}"
