@@ -114,9 +114,11 @@ QR_LOADED = "() => document.getElementById('dlg-qr').naturalWidth > 0"
 
 
 def open_dialog(page, button):
-    """Open Share or Present and wait for its link."""
+    """Open Share or Present and wait for its link. The dialog must be open too: Present opens
+    it only once its room exists, and until then the field still holds an earlier dialog's link."""
     page.click(button)
-    page.wait_for_function("() => document.getElementById('dlg-url').value.startsWith('http')")
+    page.wait_for_function("() => document.getElementById('qr-dialog').open"
+                           " && document.getElementById('dlg-url').value.startsWith('http')")
 
 
 def test_share_and_present_say_when_phones_cannot_reach_the_server(live_server, browser,
