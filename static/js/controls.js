@@ -221,7 +221,7 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
       pacing: els.pacing.value,
       target_loss: numOrNull(els.target),
       patience: numOrNull(els.patience) === null ? null : intOr(els.patience, null),
-      runs: runs.map((r) => (r === batchRun() ? { ...r, batch_size: Number(els.batch.value) } : { ...r })),
+      runs: getRuns(),
     };
     const noise = numOrNull(els.noise);
     if (noise !== null) config.noise = noise;
@@ -230,17 +230,26 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
     return config;
   }
 
+  /** The runs of the next start, the batch field's value in its run. */
+  function getRuns() {
+    const mb = batchRun();
+    return runs.map((r) => (r === mb ? { ...r, batch_size: Number(els.batch.value) } : { ...r }));
+  }
+  /** The contestants (a link's, a file's or the runs editor's); the batch field follows its run. */
+  function setRuns(list) {
+    runs = list.map((r) => ({ ...r }));
+    const mb = batchRun();
+    $("f-batch").hidden = !mb;
+    if (!mb) return;
+    if (![...els.batch.options].some((o) => o.value === String(mb.batch_size))) els.batch.add(new Option(mb.batch_size, mb.batch_size));
+    els.batch.value = String(mb.batch_size);
+  }
+
   /** Every control from a config: a share link's, a saved run's, or the server's resolved one. */
   function setConfig(c) {
     if (!c) return;
     const put = (input, v) => { input.value = v === null || v === undefined ? "" : String(v); };
-    if (Array.isArray(c.runs) && c.runs.length) runs = c.runs.map((r) => ({ ...r }));
-    const mb = batchRun();
-    $("f-batch").hidden = !mb;
-    if (mb) {
-      if (![...els.batch.options].some((o) => o.value === String(mb.batch_size))) els.batch.add(new Option(mb.batch_size, mb.batch_size));
-      put(els.batch, mb.batch_size);
-    }
+    if (Array.isArray(c.runs) && c.runs.length) setRuns(c.runs);
     if (els.dataset.value !== c.dataset && datasets.some((d) => d.name === c.dataset)) { els.dataset.value = c.dataset; applyDatasetDefaults(); }
     if (typeof c.noise === "number") put(els.noise, c.noise);
     if (typeof c.n_samples === "number") put(els.samples, c.n_samples);
@@ -359,5 +368,5 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
   showSpeed();
   setStatus("idle");
 
-  return { loadDatasets, getConfig, setConfig, setLocked, setLrLimit, setStatus, speedValue, setDrawer };
+  return { loadDatasets, getConfig, setConfig, getRuns, setRuns, setLocked, setLrLimit, setStatus, speedValue, setDrawer };
 }
