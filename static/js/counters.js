@@ -1,14 +1,23 @@
-// One row per run: name, status, epoch e/E, iteration i/I with a progress bar, current loss, and
-// the source material's arithmetic "n samples ÷ batch b = k iterations per epoch × E = I".
+// One row per run: name, its settings (batch, learning rate, update rule), status, epoch e/E,
+// iteration i/I with a progress bar, current loss, and the source material's arithmetic
+// "n samples ÷ batch b = k iterations per epoch × E = I". Each row sits in a card that the runs
+// editor (`decorate`) gives its edit button.
 
 import { t, tOr } from "./i18n.js";
 import { runColor, fmt, fmtInt, el } from "./common.js";
 
-export function createCounters(root, { onPick }) {
+/** A run's settings in words: "batch 32 · lr 0.2 · plain GD" (`main`: the lr is the main one). */
+export function runSpec(r, main) {
+  const b = r.batch_size === null ? t("runs.full", { b: fmtInt(r.effective_batch_size) }) : t("runs.batch", { b: fmtInt(r.batch_size) });
+  return `${b} · ${t(main ? "runs.lr_main" : "runs.lr", { v: +r.lr.toPrecision(3) })} · ${t(`rule.${r.update || "sgd"}`)}`;
+}
+
+export function createCounters(root, { onPick, decorate }) {
   let rows = [];
   let runs = [];
   let nSamples = 0;
   let epochs = 0;
+  let mains = [];       // per run: does it use the main learning rate (its config's lr is null)?
   let dirty = false;
   let inspected = null;
   let at = null;        // timeline: per run the point shown instead of the latest (null = live)
@@ -24,8 +33,10 @@ export function createCounters(root, { onPick }) {
     runs = list.map((r) => ({ ...r, status: "running", iteration: 0, epoch: 0, loss: null, divergedAt: null }));
     nSamples = config.n_samples;
     epochs = config.epochs;
+    mains = runs.map((r, i) => !(config.runs && config.runs[i] && config.runs[i].lr));
     root.textContent = "";
-    rows = runs.map((r) => {
+    rows = runs.map((r, i) => {
+      const card = el("div", "run-card");
       const row = el("div", "run");
       row.style.setProperty("--run", runColor(r));
       row.dataset.run = r.name;
@@ -34,7 +45,8 @@ export function createCounters(root, { onPick }) {
       const head = el("div", "run-head");
       const name = el("span", "run-name");
       const status = el("span", "badge");
-      head.append(el("span", "swatch"), name, status);
+      const spec = el("span", "run-spec");
+      head.append(el("span", "swatch"), name, status, spec);
       const loss = el("span", "num loss");
       const nums = el("div", "run-nums");
       const ep = el("span", "num");
@@ -47,8 +59,10 @@ export function createCounters(root, { onPick }) {
       row.append(head, loss, nums, arith);
       row.addEventListener("click", () => onPick(r.name));
       row.addEventListener("keydown", (ev) => { if (ev.key === "Enter") onPick(r.name); });
-      root.append(row);
-      return { row, name, status, ep, it, loss, fill, arith };
+      card.append(row);
+      root.append(card);
+      if (decorate) decorate(card, r, i);
+      return { row, name, status, spec, ep, it, loss, fill, arith };
     });
     dirty = true;
     render();
@@ -95,6 +109,7 @@ export function createCounters(root, { onPick }) {
       const st = r.status === "running" && !r.iteration ? "idle" : r.status; // "ready" before the first step
       w.row.dataset.status = st;
       w.name.textContent = tOr("run.", r.name);
+      w.spec.textContent = runSpec(r, mains[i]);
       w.status.textContent = st === "diverged" ? t("status.diverged_at", { i: fmtInt(r.divergedAt) }) : t(`status.${st}`);
       w.ep.textContent = `${t("cnt.epoch")} ${fmtInt(r.epoch)}/${fmtInt(epochs)}`;
       w.it.textContent = `${t("cnt.iteration")} ${fmtInt(r.iteration)}/${fmtInt(r.total_iterations)}`;
