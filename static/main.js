@@ -8,6 +8,7 @@
 //   js/inspect.js   the inspected run, live or at the timeline's iteration
 //   js/views.js     the status badge, view toggles, language and large text
 //   js/draw.js      one requestAnimationFrame flush for every widget
+//   js/runsedit.js  the runs editor on the run cards
 //   js/*.js         one module per widget (surface, loss chart, data view, counters, ...)
 
 import { t, applyI18n, onLangChange } from "./js/i18n.js";
@@ -31,6 +32,7 @@ import { createReplay } from "./js/replay.js";
 import { createInspect } from "./js/inspect.js";
 import { createViews } from "./js/views.js";
 import { createViewer } from "./js/viewer.js";
+import { createRunsEditor } from "./js/runsedit.js";
 
 // Every widget and part of the page by name. The parts look each other up here when they are
 // called (never while they are created), so the order below only follows the page's own.
@@ -40,7 +42,8 @@ const ui = {};
 ui.surface = createSurface($("surface-plot"), { emptyEl: $("surface-empty"), captionEl: $("surface-caption") });
 ui.loss = createLossChart($("loss-plot"));
 ui.data = createDataView($("data-plot"));
-ui.counters = createCounters($("counters"), { onPick: (name) => { if (!ROOM) ui.inspect.inspect(name); } });
+ui.counters = createCounters($("counters"), { onPick: (name) => { if (!ROOM) ui.inspect.inspect(name); },
+  decorate: (card, run, i) => ui.runsEdit.decorate(card, run, i) });
 ui.step = createStepPanel($("step-body"), $("step-sub"));
 ui.timeline = createTimeline({ onScrub: (k) => ui.inspect.scrub(k) });
 ui.draw = createDraw({ surface: ui.surface, loss: ui.loss, data: ui.data, counters: ui.counters, step: ui.step });
@@ -77,6 +80,7 @@ ui.controls = createControls({
   onStart: a.start, onPause: a.pause, onStep: a.stepOnce, onReset: a.reset,
   onConfigChange: a.configChanged, onSpeed: a.speedChanged, onError: ui.notice.show,
 });
+ui.runsEdit = createRunsEditor(ui);
 ui.classroom = createClassroom({
   send: (m) => ui.socket.send(m), getConfig: a.shareConfig, notify: ui.notice.show, dismiss: ui.notice.hide,
 });
