@@ -197,6 +197,7 @@ SAME_IN_KOREAN = {
     "act.relu": "a function's name",
     "ds.xor": "a logic gate's name",
     "run.SGD": "the run's name, as the source material writes it",
+    "rule.adam": "an update rule's name",
     "lr.limit": "a formula: 2/λ_max = {v}",
 }
 
