@@ -18,6 +18,7 @@ export function createRunsEditor(ui) {
   const runs = () => ui.controls.getRuns();
   const cards = () => $("counters").querySelectorAll(".run-card");
   let editing = null; // {index, fresh} while the form is open (fresh: a run being added)
+  let refocus = null; // the card whose pencil keeps the focus when the cards are drawn again
 
   /** The next start's runs differ from the race on screen, which goes on with its own. */
   const pending = () => !readOnly() && state.status !== "idle" && !!state.config && keys(runs()) !== keys(state.config.runs);
@@ -31,6 +32,7 @@ export function createRunsEditor(ui) {
     while (list.some((r) => r.name === t("runs.new_name", { n }))) n++;
     const r = fresh ? { name: t("runs.new_name", { n }), batch_size: 16, lr: null, update: "sgd" } : list[index];
     editing = { index, fresh };
+    refocus = null;
     name.value = tOr("run.", r.name); // a default run's name in the page's language
     name.dataset.raw = r.name;
     kind.value = r.batch_size === 1 ? "sgd" : r.batch_size === null ? "full" : "mini";
@@ -53,6 +55,7 @@ export function createRunsEditor(ui) {
     form.hidden = true;
     host.append(form);
     if (at) (card ? card.querySelector(".run-edit") : add).focus();
+    refocus = card ? at.index : null;
   }
   /** The form goes under the card it edits; a new run's, or any while a race differs, below all. */
   function place() {
@@ -114,6 +117,7 @@ export function createRunsEditor(ui) {
     pen.addEventListener("click", () => open(i, false));
     pen.addEventListener("keydown", stop);
     card.append(pen);
+    if (i === refocus && document.activeElement === document.body) { pen.focus(); refocus = null; } // an applied edit redrew the cards
     refresh();
   }
   const label = (b, r) => { b.setAttribute("aria-label", t("runs.edit", { name: tOr("run.", r) })); b.title = b.getAttribute("aria-label"); };

@@ -301,6 +301,9 @@ def test_field_errors_sit_next_to_their_field_in_both_languages(live_server, bro
         wait_runs(page, [["SGD", 1, 0.2, "sgd"], ["Mini-batch", 64, 0.1, "sgd"],
                          ["Full batch", None, 0.2, "sgd"]])
         assert page.input_value("#c-batch") == "64"  # the top bar's batch field follows its run
+        # the keyboard stays where it was: on the edited card's pencil, drawn again
+        assert page.evaluate("() => document.activeElement.closest('.run-card')"
+                             ".querySelector('.run').dataset.run") == "Mini-batch"
 
         # six runs at most; the last run has no Remove
         for _ in range(3):
