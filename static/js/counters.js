@@ -9,7 +9,7 @@ import { runColor, fmt, fmtInt, el } from "./common.js";
 /** A run's settings in words: "batch 32 · lr 0.2 · plain GD" (`main`: the lr is the main one). */
 export function runSpec(r, main) {
   const b = r.batch_size === null ? t("runs.full", { b: fmtInt(r.effective_batch_size) }) : t("runs.batch", { b: fmtInt(r.batch_size) });
-  return `${b} · ${t(main ? "runs.lr_main" : "runs.lr", { v: +r.lr.toPrecision(3) })} · ${t(`rule.${r.update || "sgd"}`)}`;
+  return `${b} · ${t(main ? "runs.lr_main" : "runs.lr", { v: r.lr ? +r.lr.toPrecision(3) : "—" })} · ${t(`rule.${r.update || "sgd"}`)}`;
 }
 
 export function createCounters(root, { onPick, decorate }) {
