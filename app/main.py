@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from app.core import errors
@@ -21,6 +20,7 @@ from app.core.security import OriginCheck, SecurityHeaders
 from app.core.settings import Settings
 from app.rooms.hub import RoomHub
 from app.routes import api, classroom, pages, rooms, train, vendor
+from app.server.assets import PageAssets
 from app.server.connections import Connections
 from app.server.protocols import (
     GATE,
@@ -35,15 +35,6 @@ log = logging.getLogger("descent")
 
 SHUTDOWN_REASON = "the server is shutting down"
 ROOM_EXPIRY_EVERY = 30.0  # at most this many seconds between checks for idle rooms
-
-
-class _StaticFiles(StaticFiles):
-    """Static files that browsers revalidate (a cheap 304) so a new deploy shows at once."""
-
-    def file_response(self, *args, **kwargs):
-        response = super().file_response(*args, **kwargs)
-        response.headers.setdefault("Cache-Control", "no-cache")
-        return response
 
 
 def configure_logging(level: str) -> None:
@@ -150,7 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(train.router)  # POST /api/runs and the /ws/train WebSocket
     app.include_router(rooms.router)  # presenter rooms and their viewers
     app.include_router(vendor.router)  # before the /static mount, which would shadow it
-    app.mount("/static", _StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", PageAssets(directory=STATIC_DIR), name="static")
     app.add_middleware(HeadAsGet)  # outermost: HEAD is routed as GET everywhere
     return app
 
