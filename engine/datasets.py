@@ -77,6 +77,9 @@ class DatasetSpec:
     generate: Callable[..., tuple[np.ndarray, np.ndarray]]  # (rng, n_samples, noise, n_classes)
     default_noise: float
     has_classes: bool = False  # True when the n_classes parameter is accepted
+    # Hidden layer widths the classes need: no straight boundary does better than chance on them
+    # (the page adds these to a model without hidden layers, and says why). Empty: a line will do.
+    hidden_hint: tuple[int, ...] = ()
 
     @property
     def n_features(self) -> int:
@@ -222,15 +225,15 @@ DATASETS: dict[str, DatasetSpec] = {
         DatasetSpec("moons", "binary", "Two interleaving half moons (이진 분류).", _gen_moons,
                     default_noise=0.4),
         DatasetSpec("circles", "binary", "A small circle inside a large one (이진 분류).",
-                    _gen_circles, default_noise=0.3),
+                    _gen_circles, default_noise=0.3, hidden_hint=(8,)),
         DatasetSpec("xor", "binary", "XOR quadrants: opposite corners share a class (이진 분류).",
-                    _gen_xor, default_noise=0.4),
+                    _gen_xor, default_noise=0.4, hidden_hint=(8,)),
         DatasetSpec("spiral", "binary", "Two interleaved spirals (이진 분류).", _gen_spiral,
-                    default_noise=0.2),
+                    default_noise=0.2, hidden_hint=(16, 16)),
         DatasetSpec("multiblobs", "multiclass", "3 to 5 Gaussian blobs on a circle (다중 분류).",
                     _gen_multiblobs, default_noise=0.4, has_classes=True),
         DatasetSpec("spiral_k", "multiclass", "A spiral with 3 to 5 arms (다중 분류).",
-                    _gen_spiral_k, default_noise=0.15, has_classes=True),
+                    _gen_spiral_k, default_noise=0.15, has_classes=True, hidden_hint=(8,)),
     )
 }
 

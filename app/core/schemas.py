@@ -33,6 +33,8 @@ MAX_RUNS = 6
 MAX_HIDDEN_LAYERS = 4
 MAX_WIDTH = 16
 MAX_SEED = 2**32 - 1
+MAX_TARGET_LOSS = 1e6
+MAX_BATCH = 100_000
 #: Characters of a client's value an error message quotes (its repr), at most.
 ECHO_CHARS = 80
 
@@ -80,7 +82,7 @@ class RunConfig(_Strict):
     """One contestant: a name and a batch size (null = full batch), optionally its own lr."""
 
     name: Annotated[str, Field(min_length=1, max_length=40)]
-    batch_size: Int(1, 100_000) | None
+    batch_size: Int(1, MAX_BATCH) | None
     lr: Float(gt=0, le=MAX_LR) | None = None
     update: Literal[tuple(UPDATE_RULES)] = "sgd"  # type: ignore[valid-type]
 
@@ -115,7 +117,7 @@ class TrainConfig(_Strict):
     epochs: Int(1, MAX_EPOCHS) = 20
     speed: Float(ge=0, le=MAX_SPEED) = 30
     pacing: Literal["iterations", "samples"] = "iterations"
-    target_loss: Float(ge=0, le=1e6) | None = None
+    target_loss: Float(ge=0, le=MAX_TARGET_LOSS) | None = None
     patience: Int(1, MAX_EPOCHS) | None = None
     runs: Annotated[list[RunConfig], Field(min_length=1, max_length=MAX_RUNS)] = list(DEFAULT_RUNS)
 
@@ -252,12 +254,24 @@ _RANGES: dict[str, str] = {
     "epochs": f"an integer in [1, {MAX_EPOCHS}]",
     "speed": f"a number in [0, {MAX_SPEED}] (iterations per second; 0 = as fast as possible)",
     "value": f"a number in [0, {MAX_SPEED}] (iterations per second; 0 = as fast as possible)",
-    "target_loss": "a number in [0, 1000000] or null",
+    "target_loss": f"a number in [0, {MAX_TARGET_LOSS:.0f}] or null",
     "patience": f"an integer in [1, {MAX_EPOCHS}] or null",
     "runs": f"a list of 1 to {MAX_RUNS} runs",
-    "batch_size": "an integer in [1, 100000], or null for full batch",
+    "batch_size": f"an integer in [1, {MAX_BATCH}], or null for full batch",
     "name": "text of 1 to 40 characters",
 }
+
+
+def form_bounds() -> dict[str, list[float]]:
+    """The [low, high] of each field the page's form types, from the bounds above: the page checks
+    a value and names its range before it sends it. `lr`'s low end is excluded (lr > 0)."""
+    return {
+        "n_samples": [1, MAX_SAMPLES], "noise": list(LIMITS["noise"]),
+        "n_classes": list(LIMITS["n_classes"]), "seed": [0, MAX_SEED],
+        "hidden": [1, MAX_WIDTH], "hidden_layers": [0, MAX_HIDDEN_LAYERS], "lr": [0, MAX_LR],
+        "epochs": [1, MAX_EPOCHS], "target_loss": [0, MAX_TARGET_LOSS],
+        "patience": [1, MAX_EPOCHS], "batch_size": [1, MAX_BATCH],
+    }
 
 
 def first_error(exc: ValidationError, prefix: str = "") -> tuple[str, str, str]:

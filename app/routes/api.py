@@ -29,6 +29,7 @@ def datasets() -> list[dict[str, Any]]:
             "description": spec.description,
             "default_noise": spec.default_noise,
             "has_classes": spec.has_classes,
+            "hidden_hint": list(spec.hidden_hint),
             "limits": limits,
         }
         if spec.has_classes:

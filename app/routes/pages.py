@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app.core.colors import RUN_COLORS
-from app.core.schemas import DEFAULT_RUNS
+from app.core.schemas import DEFAULT_RUNS, form_bounds
 from app.routes.vendor import PLOTLY_URL, PLOTLY_VERSION
 from app.share.address import listens_only_here
 from app.share.links import page_options, preferred_language, query_to_config
@@ -20,7 +20,8 @@ def page_facts(settings: Any) -> dict[str, Any]:
     # local_only: no phone can open a link to this server, so the page offers no QR code
     return {"run_colors": list(RUN_COLORS),
             "default_runs": [run.model_dump(mode="json") for run in DEFAULT_RUNS],
-            "local_only": listens_only_here(settings.host)}
+            "local_only": listens_only_here(settings.host),
+            "bounds": form_bounds()}  # the form's checks name the schema's ranges
 
 
 def link_context(pairs: Iterable[tuple[str, str]], accept_language: str | None) -> dict[str, Any]:

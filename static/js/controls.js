@@ -5,6 +5,7 @@
 
 import { t, tOr, onLangChange } from "./i18n.js";
 import { $, FACTS, fmt } from "./common.js";
+import { TYPED, parse, check, isBad, say, relabel, serverError, clearHints } from "./formcheck.js";
 
 const LR_MIN = 0.001;
 const LR_MAX = 10;
@@ -90,7 +91,35 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
     els.fClasses.hidden = !s.has_classes;
     if (s.has_classes && s.default_n_classes) els.classes.value = String(s.default_n_classes);
     fillLosses(null);
+    recheck();
   }
+
+  // ---- a set no straight boundary can split (the server's hidden_hint): a hidden layer, said
+  let added = null; // the hidden layers this put in, while the field still holds them
+  /** After a choice of dataset (`chosen`) or of hidden layers: add, suggest or take back a hint. */
+  function hint(chosen) {
+    const s = spec();
+    const w = ((s && s.hidden_hint) || []).join(",");
+    const words = (key) => () => t(key, { ds: tOr("ds.", s.name), w, label: t("ctl.hidden") });
+    const ours = added !== null && els.hidden.value === added;
+    if (isBad("c-hidden")) return;
+    if (chosen && w && (!els.hidden.value.trim() || ours)) {
+      els.hidden.value = added = w;
+      say("c-hidden", words("form.added"), "info");
+    } else if (chosen && ours && !w) {
+      els.hidden.value = "";
+      added = null;
+      say("c-hidden", words("form.removed"), "info");
+    } else if (w && !els.hidden.value.trim()) {
+      added = null;
+      say("c-hidden", words("form.suggest"), "info");
+    } else if (!ours) {
+      added = null;
+      say("c-hidden", null);
+    }
+  }
+  /** Fields marked wrong are checked again (a value was set for them). */
+  function recheck() { for (const id of TYPED) if (isBad(id)) check(id); }
 
   async function loadDatasets() {
     try {
@@ -113,10 +142,8 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
     // two significant digits from the slider: 0.05, 0.2, 1.5
     return Number(v.toPrecision(2));
   }
-  function lrValue() {
-    const v = Number(els.lr.value);
-    return Number.isFinite(v) && v > 0 ? Math.min(LR_MAX, v) : 0.2;
-  }
+  /** The learning rate typed, or null when it is wrong (it is never changed for the user). */
+  function lrValue() { return parse("c-lr") ?? null; }
   function placeLrMark() {
     if (lrLimit === null || !(lrLimit > 0)) {
       els.lrMark.hidden = true;
@@ -129,7 +156,7 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
     els.lrMark.style.left = `calc(${(frac * 100).toFixed(2)}% + ${(8 - 16 * frac).toFixed(1)}px)`;
     els.lrMarkLabel.textContent = t("lr.limit", { v: fmt(lrLimit, 3) });
     els.lrMark.title = t("lr.limit_title");
-    const over = lrValue() > lrLimit;
+    const over = lrValue() !== null && lrValue() > lrLimit;
     els.lrWarn.hidden = !over;
     els.lrWarn.textContent = over ? t("lr.warn", { v: fmt(lrLimit, 3) }) : "";
     els.lr.classList.toggle("over", over);
@@ -137,19 +164,13 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
   }
   els.lrRange.addEventListener("input", () => {
     els.lr.value = String(posToLr(els.lrRange.value));
+    check("c-lr");
     placeLrMark();
   });
   els.lrRange.addEventListener("change", () => configChanged());
   els.lr.addEventListener("input", () => {
-    const v = Number(els.lr.value);
-    if (Number.isFinite(v) && v > 0) els.lrRange.value = String(lrToPos(v));
+    if (lrValue() !== null) els.lrRange.value = String(lrToPos(lrValue()));
     placeLrMark();
-  });
-  els.lr.addEventListener("change", () => {
-    els.lr.value = String(lrValue());
-    els.lrRange.value = String(lrToPos(lrValue()));
-    placeLrMark();
-    configChanged();
   });
 
   // ---- speed: log slider 1…1000 it/s, or max (0)
@@ -166,10 +187,17 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
   els.speedMax.addEventListener("change", () => { showSpeed(); onSpeed(speedValue()); });
 
   // ---- everything else that defines a run
-  els.dataset.addEventListener("change", () => { applyDatasetDefaults(); configChanged(); });
-  for (const e of [els.classes, els.noise, els.samples, els.hidden, els.activation, els.loss,
-    els.seed, els.target, els.patience, els.batch, els.epochs, els.pacing]) {
+  els.dataset.addEventListener("change", () => { applyDatasetDefaults(); hint(true); configChanged(); });
+  for (const e of [els.classes, els.activation, els.loss, els.batch, els.pacing]) {
     e.addEventListener("change", () => configChanged());
+  }
+  // a typed field is checked when it is left (or Enter), and cleared as soon as it is right
+  for (const id of TYPED) {
+    $(id).addEventListener("input", () => { if (isBad(id)) check(id); });
+    $(id).addEventListener("change", () => {
+      if (check(id) && id === "c-hidden") hint(false);
+      configChanged();
+    });
   }
   els.form.addEventListener("submit", (ev) => ev.preventDefault());
 
@@ -185,46 +213,28 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
     onConfigChange();
   }
 
-  function parseHidden() {
-    const raw = els.hidden.value.trim();
-    if (!raw) { els.hidden.removeAttribute("aria-invalid"); return []; }
-    const parts = raw.split(/[\s,]+/).filter(Boolean).map(Number);
-    const ok = parts.length <= 4 && parts.every((n) => Number.isInteger(n) && n >= 1 && n <= 16);
-    if (!ok) { els.hidden.setAttribute("aria-invalid", "true"); return null; }
-    els.hidden.removeAttribute("aria-invalid");
-    return parts;
-  }
+  /** The first field that is wrong (every wrong one says so), or null. */
+  function firstBad() { return TYPED.filter((id) => !check(id))[0] || null; }
 
-  function intOr(input, dflt) {
-    const v = Number(input.value);
-    return input.value.trim() !== "" && Number.isFinite(v) ? Math.round(v) : dflt;
-  }
-  function numOrNull(input) {
-    const v = Number(input.value);
-    return input.value.trim() !== "" && Number.isFinite(v) ? v : null;
-  }
-
-  /** The form as a protocol `config`, or null (with a message) if a field is unusable. */
+  /** The form as a protocol `config`, or null if a field is wrong (it says so under itself). */
   function getConfig() {
-    const hidden = parseHidden();
-    if (hidden === null) { onError(t("err.hidden")); return null; }
+    if (firstBad()) return null;
     const s = spec();
     const config = {
       dataset: els.dataset.value || "linear",
-      n_samples: intOr(els.samples, 100),
-      seed: Math.max(0, intOr(els.seed, 0)),
-      hidden,
+      n_samples: parse("c-samples"),
+      seed: parse("c-seed"),
+      hidden: parse("c-hidden"),
       activation: els.activation.value,
       lr: lrValue(),
-      epochs: intOr(els.epochs, 20),
+      epochs: parse("c-epochs"),
       speed: speedValue(),
       pacing: els.pacing.value,
-      target_loss: numOrNull(els.target),
-      patience: numOrNull(els.patience) === null ? null : intOr(els.patience, null),
+      target_loss: parse("c-target"),
+      patience: parse("c-patience"),
       runs: getRuns(),
+      noise: parse("c-noise"),
     };
-    const noise = numOrNull(els.noise);
-    if (noise !== null) config.noise = noise;
     if (els.loss.value) config.loss = els.loss.value;
     if (s && s.has_classes) config.n_classes = Number(els.classes.value);
     return config;
@@ -248,6 +258,7 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
   /** Every control from a config: a share link's, a saved run's, or the server's resolved one. */
   function setConfig(c) {
     if (!c) return;
+    const before = els.dataset.value + els.hidden.value;
     const put = (input, v) => { input.value = v === null || v === undefined ? "" : String(v); };
     if (Array.isArray(c.runs) && c.runs.length) setRuns(c.runs);
     if (els.dataset.value !== c.dataset && datasets.some((d) => d.name === c.dataset)) { els.dataset.value = c.dataset; applyDatasetDefaults(); }
@@ -265,6 +276,8 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
       if (c.speed > 0) els.speed.value = String(Math.log10(c.speed));
       showSpeed();
     }
+    recheck();
+    if (els.dataset.value + els.hidden.value !== before) hint(false); // a link's or a file's, not our own echo
   }
 
   function setLocked(on) {
@@ -287,9 +300,17 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
     els.pause.disabled = s !== "running" || locked;
     els.step.disabled = locked;
   }
-  els.start.addEventListener("click", () => { flushChange(); onStart(); });
+  /** Nothing starts from a wrong field: it is shown (the drawer opens on a phone) and focused. */
+  function ready() {
+    const bad = firstBad();
+    // after this click: a tap outside the drawer would close it again
+    if (bad) setTimeout(() => { if (els.drawer.offsetParent) setDrawer(true); $(bad).focus(); });
+    else clearHints(); // read by now; the bar gives its room back to the plots
+    return !bad;
+  }
+  els.start.addEventListener("click", () => { flushChange(); if (ready()) onStart(); });
   els.pause.addEventListener("click", () => onPause());
-  els.step.addEventListener("click", () => { flushChange(); onStep(); });
+  els.step.addEventListener("click", () => { flushChange(); if (ready()) onStep(); });
   els.reset.addEventListener("click", () => onReset());
 
   function typing(target) {
@@ -303,11 +324,11 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
     if (ev.key === " " || ev.code === "Space") {
       ev.preventDefault();
       flushChange();
-      if (status === "running") onPause(); else onStart();
+      if (status === "running") onPause(); else if (ready()) onStart();
     } else if (ev.key === "ArrowRight") {
       ev.preventDefault();
       flushChange();
-      onStep();
+      if (ready()) onStep();
     } else if (ev.key === "r" || ev.key === "R") {
       ev.preventDefault();
       onReset();
@@ -359,6 +380,7 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
     placeLrMark();
     showSpeed();
     setStatus(status);
+    relabel();
     if (!pop.hidden && pop.dataset.key) {
       $("help-title").textContent = t(`help.title.${pop.dataset.key}`);
       $("help-text").textContent = t(`help.${pop.dataset.key}`);
@@ -368,5 +390,5 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
   showSpeed();
   setStatus("idle");
 
-  return { loadDatasets, getConfig, setConfig, getRuns, setRuns, setLocked, setLrLimit, setStatus, speedValue, setDrawer };
+  return { loadDatasets, getConfig, setConfig, getRuns, setRuns, setLocked, setLrLimit, setStatus, speedValue, setDrawer, serverError };
 }

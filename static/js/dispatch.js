@@ -120,7 +120,7 @@ export function createDispatch(ui) {
       state.lastError = msg;
       if (msg.field === "room" || msg.code === "not_presenting") ui.classroom.ended(); // the room is gone
       if (msg.code === "read_only") return; // a viewer never sends
-      ui.notice.show(errorText(msg));
+      if (!ui.controls.serverError(msg)) ui.notice.show(errorText(msg)); // a form field's: said at the field
       if (state.awaitingStart && (!msg.field || String(msg.field).startsWith("config"))) {
         state.awaitingStart = false;
         state.primed = null;

@@ -67,6 +67,7 @@ def test_datasets_lists_the_whole_registry(client):
         assert item["allowed_losses"] == list(spec.allowed_losses)
         assert item["default_loss"] in item["allowed_losses"]
         assert item["has_classes"] == spec.has_classes
+        assert item["hidden_hint"] == list(spec.hidden_hint)
         assert item["default_noise"] == spec.default_noise
         assert item["description"]
         assert item["limits"]["n_samples"] == list(LIMITS["n_samples"])

@@ -251,17 +251,6 @@ def test_keyboard_reset_and_config_change_restarts(live_server, page):
     assert page.console_errors == []
 
 
-def test_server_error_is_shown_and_dismissable(live_server, page):
-    open_page(page, live_server)
-    set_value(page, "#c-samples", 99999)
-    page.click("#btn-start")
-    page.wait_for_selector("#notice", state="visible")
-    assert "n_samples" in page.inner_text("#notice-text")
-    page.click("#notice-close")
-    page.wait_for_selector("#notice", state="hidden")
-    assert page.evaluate(STATUS) == "idle"
-
-
 def test_classification_projected_surface_3d_and_batch_view(live_server, page, screenshot_dir):
     open_page(page, live_server)
     page.select_option("#c-dataset", "moons")

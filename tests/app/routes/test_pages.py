@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 import engine
 from app.core.colors import RUN_COLORS
 from app.core.paths import STATIC_DIR
+from app.core.schemas import form_bounds
 from app.core.settings import Settings
 from app.main import create_app
 
@@ -36,6 +37,7 @@ def test_every_page_gets_the_run_colours_and_the_engines_default_runs(client, pa
         {"name": run.name, "batch_size": run.batch_size, "lr": run.lr, "update": run.update}
         for run in engine.DEFAULT_RUNS
     ]
+    assert facts["bounds"] == form_bounds()  # what the form checks a typed value against
 
 
 def test_the_pages_scripts_hold_no_second_copy_of_the_run_colours_or_default_runs():
