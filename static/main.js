@@ -40,7 +40,7 @@ const ui = {};
 ui.surface = createSurface($("surface-plot"), { emptyEl: $("surface-empty"), captionEl: $("surface-caption") });
 ui.loss = createLossChart($("loss-plot"));
 ui.data = createDataView($("data-plot"));
-ui.counters = createCounters($("counters"), { onPick: (name) => { if (!ROOM) ui.inspect.inspect(name); } });
+ui.counters = createCounters($("counters"), { onPick: (name) => { if (!ROOM) ui.inspect.pick(name); } });
 ui.step = createStepPanel($("step-body"), $("step-sub"));
 ui.timeline = createTimeline({ onScrub: (k) => ui.inspect.scrub(k) });
 ui.draw = createDraw({ surface: ui.surface, loss: ui.loss, data: ui.data, counters: ui.counters, step: ui.step });
