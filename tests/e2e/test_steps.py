@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_page import open_page, set_value, start
+from test_page import open_page, set_value, settle_paused, start
 
 pytestmark = pytest.mark.e2e
 
@@ -82,11 +82,9 @@ def test_the_panel_follows_a_run_still_moving_after_the_others_finish(live_serve
         " return m && Number(m[1].replace(/,/g, '')) > i; }", arg=first)
     # Step moves SGD, and the panel shows SGD's new iteration
     page.click("#btn-pause")
-    page.wait_for_function("() => window.__dp.state.paused && window.__dp.state.received.state > 0")
-    page.wait_for_timeout(500)
-    run, before = sub_iteration(page)
+    settle_paused(page)
     at = page.evaluate("() => window.__dp.state.iterations.SGD")
-    assert run == "SGD" and before == at
+    page.wait_for_function(DETAIL_AT, arg=["SGD", at])  # paused: the latest iteration opened up
     page.click("#btn-step")
     page.wait_for_function(DETAIL_AT, arg=["SGD", at + 1])
     # now the user picks a finished run: it stays while SGD goes on
@@ -137,7 +135,7 @@ def test_batch_surface_toggles_while_the_timeline_is_scrubbed_back(
     set_value(page, "#c-epochs", 300)  # every run still going below
     page.check("#batch-surface")
     start(page)
-    page.wait_for_function(BATCH_TRACE, timeout=10_000)
+    page.wait_for_function(BATCH_TRACE, timeout=15_000)
     page.wait_for_function("() => window.__dp.state.iterations.SGD > 40")
     page.eval_on_selector(
         "#tl-range", "(r) => { r.value = '20'; r.dispatchEvent(new Event('input')); }")
@@ -145,14 +143,14 @@ def test_batch_surface_toggles_while_the_timeline_is_scrubbed_back(
     page.wait_for_function(BATCH_TRACE)
 
     page.uncheck("#batch-surface")
-    page.wait_for_function(NO_BATCH_TRACE, timeout=5_000)
+    page.wait_for_function(NO_BATCH_TRACE, timeout=15_000)
     assert page.evaluate("() => window.__dp.state.cursor") == 20  # still scrubbed back
     caption = page.inner_text("#surface-caption")
     assert "dashed" not in caption
     page.screenshot(path=screenshot_dir / "steps-batch-off-scrubbed.png")
 
     page.check("#batch-surface")
-    page.wait_for_function(BATCH_TRACE, timeout=5_000)
+    page.wait_for_function(BATCH_TRACE, timeout=15_000)
     assert "dashed" in page.inner_text("#surface-caption")
     assert page.evaluate("() => window.__dp.state.cursor") == 20
 
@@ -163,5 +161,5 @@ def test_batch_surface_toggles_while_the_timeline_is_scrubbed_back(
     page.wait_for_timeout(800)
     assert page.evaluate(NO_BATCH_TRACE)
     page.check("#batch-surface")
-    page.wait_for_function(BATCH_TRACE, timeout=5_000)
+    page.wait_for_function(BATCH_TRACE, timeout=15_000)
     assert page.console_errors == []
