@@ -44,7 +44,8 @@ class Inspection:
     indices: np.ndarray  #: the batch samples shown (the first FORWARD_SAMPLES)
     x: np.ndarray  #: their inputs
     y_hat: np.ndarray  #: the model's outputs for them, before the update
-    t: np.ndarray  #: their targets, as the dataset holds them
+    t: np.ndarray  #: their targets as the loss reads them: one-hot rows (CCE) or class indices
+    losses: np.ndarray  #: each one's loss before the update (the batch loss is their mean)
     line: bool  #: the model is ŷ = w·x + b, so the forward phase can write the sum out
     loss_before: float  #: the full-data loss before the update
     full_grad: np.ndarray  #: the full-data gradient there
@@ -136,7 +137,8 @@ def inspect_step(
         indices=shown,
         x=problem.X[shown],
         y_hat=problem.outputs(prev, shown),
-        t=problem.y[shown],
+        t=problem.t[shown],
+        losses=problem.sample_losses(prev, shown),
         line=is_line(problem),
         loss_before=full_loss,
         full_grad=full_grad,

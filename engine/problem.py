@@ -150,6 +150,12 @@ class Problem:
             value = self.model.loss_and_grad(self.loss, x, t)
         return value, self.model.grad.copy()
 
+    def sample_losses(self, params: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
+        """Each sample's loss at `params` (`loss_at` is their mean)."""
+        x, t = self.batch(idx)
+        with np.errstate(all="ignore"):
+            return self.loss.sample_losses(t, self.model.predict_with(params, x))
+
     def outputs(self, params: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
         """The model's outputs (ŷ) at `params` for the samples `idx`."""
         x, _ = self.batch(idx)

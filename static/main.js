@@ -42,7 +42,7 @@ const ui = {};
 ui.surface = createSurface($("surface-plot"), { emptyEl: $("surface-empty"), captionEl: $("surface-caption") });
 ui.loss = createLossChart($("loss-plot"));
 ui.data = createDataView($("data-plot"));
-ui.counters = createCounters($("counters"), { onPick: (name) => { if (!ROOM) ui.inspect.inspect(name); },
+ui.counters = createCounters($("counters"), { onPick: (name) => { if (!ROOM) ui.inspect.pick(name); },
   decorate: (card, run, i) => ui.runsEdit.decorate(card, run, i) });
 ui.step = createStepPanel($("step-body"), $("step-sub"));
 ui.timeline = createTimeline({ onScrub: (k) => ui.inspect.scrub(k) });

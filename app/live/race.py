@@ -367,7 +367,8 @@ class Race:
             "forward": {
                 "x": _clean(seen.x),
                 "y_hat": _clean(seen.y_hat),
-                "t": (seen.t[:, 0] if seen.t.ndim == 2 else seen.t).tolist(),
+                "t": _targets(seen.t),
+                "losses": _clean(seen.losses),
                 "indices": seen.indices.tolist(),
                 "line": seen.line,
             },
@@ -389,6 +390,13 @@ class Race:
         if seen.batch_z is not None:
             msg["batch_surface"] = {"z": _clean(seen.batch_z), "iteration": step.iteration}
         return msg
+
+
+def _targets(t: np.ndarray) -> list[Any]:
+    """The shown samples' targets as the loss reads them: a value, a one-hot row or a class index."""
+    if t.dtype.kind in "iu":
+        return t.tolist()  # class indices (sparse_categorical_crossentropy)
+    return _clean(t[:, 0] if t.ndim == 2 and t.shape[1] == 1 else t)
 
 
 def _finite(value: float) -> float | None:

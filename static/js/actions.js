@@ -18,7 +18,8 @@ export function createActions(ui) {
     Object.assign(state, { awaitingStart: true, generation: null, paused, asked: paused, primed: paused ? configKey(config) : null, sent: configKey(config) });
     ui.socket.send({ type: "start", config, paused });
     // inspect at once: a fast race may end before `started`
-    if (!config.runs.some((r) => r.name === state.inspected)) state.inspected = (config.runs[1] || config.runs[0]).name;
+    // a new race: the second run, unless the user chose one that is still there
+    if (!state.picked || !config.runs.some((r) => r.name === state.inspected)) state.inspected = (config.runs[1] || config.runs[0]).name;
     ui.inspect.send();
   }
   function prime() {

@@ -142,6 +142,7 @@ export function createDispatch(ui) {
     ui.counters.setStatus(i, status, iteration);
     ui.surface.setStatus(i, status, iteration);
     ui.loss.setStatus(i, status);
+    if (status !== "running") ui.inspect.follow();
     if (status === "diverged" && !ui.loss.logY) {
       // a diverging loss dwarfs the others on a linear axis: switch to log so every curve stays visible
       $("loss-log").checked = true;

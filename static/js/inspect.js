@@ -5,7 +5,7 @@
 
 import { t, tOr } from "./i18n.js";
 import { $, runColor, fmtInt, lastLE } from "./common.js";
-import { state, readOnly, runIndex } from "./state.js";
+import { state, ROOM, readOnly, runIndex } from "./state.js";
 
 export function createInspect(ui) {
   /** What the stored points hold for run `name` at iteration k (the start before its first). */
@@ -57,9 +57,18 @@ export function createInspect(ui) {
     const sel = $("inspect-run");
     sel.textContent = "";
     for (const r of state.runs) sel.add(new Option(tOr("run.", r.name), r.name));
-    const keep = state.runs.some((r) => r.name === state.inspected) ? state.inspected
-      : (state.runs[1] || state.runs[0] || {}).name || null;
-    inspect(keep);
+    const kept = state.runs.some((r) => r.name === state.inspected);
+    if (!kept) state.picked = false;
+    inspect(kept ? state.inspected : (state.runs[1] || state.runs[0] || {}).name || null);
+  }
+  /** The user chose a run: it stays inspected when it ends. */
+  function pick(name) { state.picked = true; inspect(name); }
+  /** Unless the user chose one, a run that ended hands the panel to the first run still moving
+   *  (else Step would move the others while the panel shows the last iteration of this one). */
+  function follow() {
+    if (state.picked || ROOM || state.replay || state.statuses[state.inspected] === "running") return;
+    const next = state.runs.find((r) => state.statuses[r.name] === "running");
+    if (next) inspect(next.name);
   }
   function inspect(name) {
     if (!name) return;
@@ -80,6 +89,6 @@ export function createInspect(ui) {
     for (const o of $("inspect-run").options) o.textContent = tOr("run.", o.value);
   }
 
-  $("inspect-run").addEventListener("change", (ev) => inspect(ev.target.value));
-  return { scrub, show, showDetail, fill, inspect, send, relabel };
+  $("inspect-run").addEventListener("change", (ev) => pick(ev.target.value));
+  return { scrub, show, showDetail, fill, inspect, pick, follow, send, relabel };
 }

@@ -18,6 +18,7 @@ export const state = {
   points: {},           // per run every point received: the timeline's memory
   predictions: {},      // per run [[iteration, prediction]] from its details
   cursor: null,         // the timeline's iteration (null = live)
+  picked: false,        // the user chose the inspected run; else it follows a run still moving
   inspected: null, batchSurface: false, config: null, model: null, dataset: null, initialLoss: null,
   surfaceKind: null, lrLimit: null,
   viewer: ROOM, room: null, ended: false, // a viewer: its room, ended by the presenter

@@ -35,6 +35,20 @@ export function createStepPanel(root, subEl) {
     return `(${v.map((x) => fmt(x, sig)).join(", ")})`;
   }
   function scalar(v) { return Array.isArray(v) && v.length === 1 ? v[0] : v; }
+  // a target as the loss reads it: one-hot vector (CCE), class index (SCCE), else a value like ŷ
+  const oneHot = () => lossName === "categorical_crossentropy";
+  const sparse = () => lossName === "sparse_categorical_crossentropy";
+  function target(v) {
+    if (oneHot() && Array.isArray(v)) return `[${v.join(", ")}]`;
+    return sparse() ? String(scalar(v)) : vec(v, 2);
+  }
+  /** The first sample's cross-entropy written out: −log of ŷ at its class (the server's ℓ). */
+  function sampleLoss(f) {
+    const t0 = f.t && f.t[0], p = f.y_hat && f.y_hat[0], l = f.losses && f.losses[0];
+    const k = oneHot() && Array.isArray(t0) ? t0.indexOf(1) : scalar(t0);
+    if (!(oneHot() || sparse()) || !Array.isArray(p) || !Number.isInteger(k) || k < 0) return null;
+    return line(`ℓ₁ = ${oneHot() ? "−Σ t·log ŷ" : "−log ŷ[t]"} = −log ${fmt(p[k], 3)} = ${fmt(l, 3)}`);
+  }
 
   function phase(n, key, ...contents) {
     const li = el("li", "phase");
@@ -82,16 +96,17 @@ export function createStepPanel(root, subEl) {
       }
     } else {
       for (let j = 0; j < k; j++) {
-        fw.push(line(`x = ${vec(xs[j], 2)} → ŷ = ${vec(f.y_hat ? f.y_hat[j] : null, 2)}   (t = ${vec(f.t ? f.t[j] : null, 2)})`));
+        fw.push(line(`x = ${vec(xs[j], 2)} → ŷ = ${vec(f.y_hat ? f.y_hat[j] : null, 2)}   (t = ${target(f.t ? f.t[j] : null)})`));
       }
     }
     fw.push(note(t("step.first", { k, n: d.batch_size })));
     ol.append(phase(1, "forward", ...fw));
 
     // 2 loss
-    ol.append(phase(2, "loss",
+    const kind = oneHot() ? ` · ${t("step.t_one_hot")}` : sparse() ? ` · ${t("step.t_index")}` : "";
+    ol.append(phase(2, "loss", sampleLoss(f),
       line(`L_B = ${fmt(d.batch_loss, 4)}   (${t("step.batch_of", { n: d.batch_size, loss: tOr("loss.", lossName).split(" ")[0] })})`, "strong"),
-      note(`${t("step.full")}: L = ${fmt(d.loss, 4)}`)));
+      note(`${t("step.full")}: L = ${fmt(d.loss, 4)}${kind}`)));
 
     // 3 backward
     const g = d.grad || [], gf = d.full_grad || [];

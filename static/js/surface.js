@@ -278,7 +278,11 @@ export function createSurface(root, { emptyEl, captionEl }) {
       else { Plotly.react(fg, foregroundTraces(), layoutFg(), plotConfig([bg, fg], "descent-surface")); overlay(); }
       return false;
     }
-    if (cursor !== null) return false; // scrubbed back: new points wait in the paths
+    if (cursor !== null) { // scrubbed back: new points wait in the paths; the batch toggle does not
+      if (dirtyBatch) drawBatch(now);
+      if (dirtyOverlay) overlay();
+      return false;
+    }
     const pendingAny = paths.some((p) => p.pending > 0);
     if (!pendingAny && !dirtyOverlay && !dirtyBatch) return false;
     if (now < nextAllowed) return true;
@@ -318,7 +322,8 @@ export function createSurface(root, { emptyEl, captionEl }) {
   }
   function setBatchVisible(on) {
     showBatch = on;
-    if (!on) batchZ = null;
+    // live, the server's reply brings the current batch's surface; scrubbed back, the last one shows again
+    if (on && cursor === null) batchZ = null;
     dirtyBatch = true;
     dirtyOverlay = true;
   }

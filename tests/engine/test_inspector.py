@@ -113,6 +113,26 @@ def test_a_step_of_a_network_on_a_projected_plane():
     assert p.label[20, 7] == np.argmax(probs) and p.z[20, 7] == pytest.approx(probs.max())
 
 
+def test_cce_shows_one_hot_targets_and_scce_class_indices_with_the_same_losses():
+    # The note's distinction: the same labels, written two ways, give the same loss.
+    data = engine.make_dataset("multiblobs", n_samples=60, seed=3, n_classes=3)
+    model = engine.MLP([2, 3], output="softmax", seed=0)
+    seen = {}
+    for name in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
+        problem = Problem(model, name, data.X, data.y)
+        surface = projected_surface(model, name, data.X, data.y, grid=3, seed=0)
+        step = run(problem, model, lr=0.3, batch_size=10, epochs=1, seed=5)[2]
+        seen[name] = inspect_step(problem, step, surface)
+    cce, scce = seen["categorical_crossentropy"], seen["sparse_categorical_crossentropy"]
+    np.testing.assert_array_equal(cce.indices, scce.indices)
+    labels = data.y[cce.indices]
+    assert scce.t.shape == (8,) and np.array_equal(scce.t, labels)
+    assert cce.t.shape == (8, 3) and np.array_equal(cce.t, np.eye(3)[labels])
+    np.testing.assert_allclose(cce.losses, scce.losses, rtol=1e-15)
+    np.testing.assert_allclose(scce.losses, -np.log(scce.y_hat[np.arange(8), labels]), rtol=1e-12)
+    assert cce.loss_before == pytest.approx(scce.loss_before, rel=1e-15)
+
+
 def test_binary_grid_holds_the_probability_of_class_one():
     moons = engine.make_dataset("moons", n_samples=50, seed=0)
     model = engine.MLP([2, 3, 1], output="sigmoid", seed=0)

@@ -305,6 +305,40 @@ def test_detail_opens_the_step_up(client):
     assert len(z) == 51 and len(z[0]) == 51
 
 
+def test_cce_details_carry_one_hot_targets_and_scce_class_indices_with_the_same_loss(
+    live_server,
+):
+    # The same data and seed under either loss: the same step, targets written two ways.
+    details = {}
+    for loss in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
+        c = Client(live_server)
+        try:
+            c.send({"type": "start", "paused": True, "config": {
+                "dataset": "multiblobs", "n_classes": 3, "loss": loss, "seed": 4, "speed": 0,
+                "runs": [{"name": "B10", "batch_size": 10}]}})
+            c.until("state")  # the paused race exists
+            c.send({"type": "inspect", "run": "B10"})
+            details[loss] = []
+            for _ in range(3):
+                c.send({"type": "step"})
+                details[loss].append(c.until("detail")[0])
+        finally:
+            c.close()
+    for cce, scce in zip(details["categorical_crossentropy"],
+                         details["sparse_categorical_crossentropy"], strict=True):
+        assert cce["iteration"] == scce["iteration"]
+        assert cce["batch_loss"] == pytest.approx(scce["batch_loss"], rel=1e-12)
+        assert cce["loss"] == pytest.approx(scce["loss"], rel=1e-12)
+        assert cce["forward"]["losses"] == pytest.approx(scce["forward"]["losses"], rel=1e-12)
+        labels = scce["forward"]["t"]
+        assert labels and all(isinstance(k, int) and 0 <= k < 3 for k in labels)
+        assert cce["forward"]["t"] == [[1 if j == k else 0 for j in range(3)] for k in labels]
+        # each sample's loss is -log of the probability at its class
+        for y_hat, k, loss in zip(scce["forward"]["y_hat"], labels, scce["forward"]["losses"],
+                                  strict=True):
+            assert loss == pytest.approx(-math.log(y_hat[k]), rel=1e-9)
+
+
 def test_inspecting_an_unknown_run_is_an_error(client):
     client.send({"type": "start", "config": {"speed": 1}})
     client.until("surface")
