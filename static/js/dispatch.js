@@ -148,7 +148,7 @@ export function createDispatch(ui) {
     ui.inspect.send(); // the step panel follows this page's choice
   }
 
-    function runStatus(i, status, iteration) {
+  function runStatus(i, status, iteration) {
     const name = state.runs[i].name;
     state.statuses[name] = status;
     ui.counters.setStatus(i, status, iteration);
