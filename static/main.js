@@ -98,7 +98,7 @@ ui.step.reset();
 if (ROOM) {
   $("inspect-run").disabled = true; // the viewer follows the presenter's run
   ui.viewer.show();
-  ui.socket.open();
+  ui.viewer.open();
 } else {
   const notices = page.notices || [];
   if (notices.length) {
@@ -107,7 +107,8 @@ if (ROOM) {
   }
   ui.controls.loadDatasets().then(() => {
     ui.controls.setConfig(initialConfig);
-    ui.classroom.represent();
-    if (page.autoplay) a.start(); else a.prime();
+    // presenting after a reload: the server may resume the race (then nothing is started here)
+    const go = page.autoplay ? a.start : a.prime;
+    if (!ui.classroom.represent(go)) go();
   });
 }

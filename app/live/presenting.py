@@ -3,15 +3,22 @@
 The room is joined with its token (`present`), given the run so far when joined mid-run, and
 left on `end_presentation`, when the session ends, or when the room ends without us (its
 presenters get a `room_lost`). Viewer counts and lost rooms are news the pacer sends.
+
+A presenting session whose socket goes away (a reload, a dropped connection) parks its race in
+the hub; the next session that presents to the room before starting anything resumes it: its
+page gets the run so far, the viewers only the points they missed, and the race goes on.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from app.core.wire import encode
 from app.live.messages import ClientError
+from app.live.race import Race
 from app.rooms.hub import RoomError
 from app.rooms.room import Room
 
@@ -19,6 +26,18 @@ if TYPE_CHECKING:
     from app.live.session import Session
 
 log = logging.getLogger("descent.session")
+
+
+@dataclass
+class Parked:
+    """A presenter's race while its page is away, and what its session knew of it."""
+
+    race: Race
+    paused: bool
+    speed: float
+    pacing: str
+    inspected: str | None
+    sent: dict[str, int]  # per run, the last iteration the room was given
 
 
 class Presenting:
@@ -29,37 +48,104 @@ class Presenting:
         self.room: Room | None = None
         self.viewers_changed = False
         self.lost: list[dict[str, Any]] = []  # `room_lost` messages for the pacer to send
+        self.sent: dict[str, int] = {}  # per run, the last iteration the room was given
 
     def publish(self, message: dict[str, Any], text: str) -> None:
         """Pass a message the session sends on to the room (details of the inspected run only)."""
         if self.room is not None and (
             message["type"] != "detail" or message.get("run") == self.session.inspected
         ):
-            self.room.publish(message, text)  # never waits: each viewer has its own queue
+            self._to_room(message, text)
+
+    def _to_room(self, message: dict[str, Any], text: str) -> None:
+        """Publish to the room (never waits: each viewer has its own queue), noting the points."""
+        kind = message["type"]
+        if kind == "started":
+            self.sent = {}
+        elif kind == "frame":
+            for name, points in message["runs"].items():
+                if points:
+                    self.sent[name] = points[-1]["iteration"]
+        self.room.publish(message, text)
 
     async def present(self, code: str, token: str) -> None:
         """Broadcast this session to a room from now on (the token proves it is ours)."""
         session = self.session
+        hub = session.ws.app.state.rooms
         self.leave()
         try:
-            room = await session.ws.app.state.rooms.present(code, token)
+            room = await hub.present(code, token)
         except RoomError as exc:
             raise ClientError(str(exc), exc.code, "room") from None
-        self.room = room
-        room.on_viewers.append(self.count_viewers)
-        room.on_lost.append(self.room_lost)
+        parked = hub.unpark(room.code)
+        if parked is not None and session.generation == 0:  # nothing started here yet
+            await self._resume(room, parked)
+            return
+        self._join(room)
         await session.send(_presenting(room))
         race = session.race
         if race is not None:  # mid-run: give the room the run so far
-            room.publish(*_pair(race.started_message()))
-            room.publish(*_pair(race.surface_message()))
-            if any(run.points for run in race.runs.values()):
-                # a frame's text is never used: the room merges frames and encodes each point
-                room.publish(race.history_message(), "")
-            if race.finished:
-                room.publish(*_pair(race.done_message()))
-            room.publish(*_pair(session.state_message()))
+            self._run_so_far(race)
         log.info("session presents to room %s", room.code)
+
+    def _join(self, room: Room) -> None:
+        self.room = room
+        room.on_viewers.append(self.count_viewers)
+        room.on_lost.append(self.room_lost)
+
+    def _run_so_far(self, race: Race) -> None:
+        """Give the room the race so far: started, surface, every point, done, state."""
+        self._to_room(*_pair(race.started_message()))
+        self._to_room(*_pair(race.surface_message()))
+        if any(run.points for run in race.runs.values()):
+            # a frame's text is never used: the room merges frames and encodes each point
+            self._to_room(race.history_message(), "")
+        if race.finished:
+            self._to_room(*_pair(race.done_message()))
+        self._to_room(*_pair(self.session.state_message()))
+
+    async def _resume(self, room: Room, parked: Parked) -> None:
+        """Take over a parked race: the page gets the run so far, the room what it missed."""
+        session, race = self.session, parked.race
+        session.generation = race.generation
+        session.paused, session.speed, session.pacing = parked.paused, parked.speed, parked.pacing
+        session.inspected = parked.inspected
+        session.pacer.reset(race)
+        # To this page only (not presenting yet): the room has all this already.
+        await session.send({**_presenting(room), "resumed": True})
+        await session.send(race.started_message())
+        await session.send(race.surface_message())
+        if any(run.points for run in race.runs.values()):
+            await session.send(race.history_message())
+        if race.finished:
+            await session.send(race.done_message())
+        await session.send(session.state_message())
+        self._join(room)
+        started = room.started
+        if started is None or started.get("generation") != race.generation:
+            self._run_so_far(race)  # e.g. another page started something in between
+        else:
+            self.sent = dict(parked.sent)
+            missed = {name: [p for p in run.history() if p["iteration"] > self.sent.get(name, 0)]
+                      for name, run in race.runs.items()}
+            missed = {name: points for name, points in missed.items() if points}
+            if missed:  # computed by the old session but never sent on
+                self._to_room(race.frame_message(missed, time.time()), "")
+            if race.finished:
+                self._to_room(*_pair(race.done_message()))
+            self._to_room(*_pair(session.state_message()))
+        session.race = race
+        session.poke()
+        log.info("session resumes its race in room %s", room.code)
+
+    def park(self) -> None:
+        """The socket went away: keep the race for the page's return, and leave the room."""
+        room, session = self.room, self.session
+        if room is not None and session.race is not None:
+            session.ws.app.state.rooms.park(room.code, Parked(
+                session.race, session.paused, session.speed, session.pacing, session.inspected,
+                dict(self.sent)))
+        self.leave()
 
     def count_viewers(self, _count: int) -> None:
         self.viewers_changed = True

@@ -96,8 +96,8 @@ class Session:
             pass  # the client went away (a send on a closed socket raises RuntimeError)
         finally:
             scope.cancel()
+            self.presenting.park()  # a presenter's race waits for its page to come back
             self.race = None  # a slice still running in the worker thread stops at once
-            self.presenting.leave()
 
     # -- the receiver ----------------------------------------------------------------------
     async def receive_loop(self) -> None:

@@ -5,13 +5,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from typing import Any
 
 from app.rooms.codes import new_code, new_token, normalise_code, token_hash
 from app.rooms.room import BACKLOG_BYTES, HISTORY_BYTES, Room, Viewer
 
 log = logging.getLogger("descent.rooms")
+
+# Seconds a room's presenter may be away (a reload, a dropped connection) before its viewers
+# are told it has left: a reload comes back well within it, a closed tab is said within ~10 s.
+PRESENTER_GRACE = 5.0
 
 
 class RoomError(Exception):
@@ -36,6 +42,10 @@ class RoomHub:
         self.max_rooms, self.max_viewers, self.idle_seconds = max_rooms, max_viewers, idle_seconds
         self.room_limits = {"max_history_bytes": max_history_bytes,
                             "max_backlog_bytes": max_backlog_bytes}
+        self.grace = PRESENTER_GRACE
+        self.leaving: dict[str, Any] = {}  # per room, the timer (or task) that says "left"
+        # Per room, the race of a presenter whose socket went away: its next present resumes it.
+        self.parked: dict[str, Any] = {}
 
     def _too_many(self) -> RoomError:
         return RoomError(
@@ -82,10 +92,41 @@ class RoomHub:
             raise self._wrong_token()
         room.presenters += 1
         room.touch()
+        self._stop_leaving(room.code)
+        room.set_presence("live")
         return room
 
     def unpresent(self, room: Room) -> None:
+        """A presenter left: with none left, the viewers hear it is away, then that it left."""
         room.presenters -= 1
+        if room.presenters == 0 and self.rooms.get(room.code) is room:
+            room.set_presence("away")
+            self._stop_leaving(room.code)
+            self.leaving[room.code] = asyncio.get_running_loop().call_later(
+                self.grace, self._left, room)
+
+    def _left(self, room: Room) -> None:
+        self.leaving.pop(room.code, None)
+        if room.presenters == 0:
+            room.set_presence("left")
+
+    def _stop_leaving(self, code: str) -> None:
+        timer = self.leaving.pop(code, None)
+        if timer is not None:
+            timer.cancel()
+
+    def park(self, code: str, parked: Any) -> None:
+        """Keep a presenter's race until it presents again, or the room ends or expires."""
+        self.parked[code] = parked
+
+    def unpark(self, code: str) -> Any:
+        """The race parked for this room, if any (taken: it is resumed at most once)."""
+        return self.parked.pop(code, None)
+
+    async def exists(self, code: str) -> bool:
+        """Is there a room with this code? (a viewer's page says so when not)"""
+        await self.expire()
+        return normalise_code(code) in self.rooms
 
     async def join(self, code: str, viewer: Viewer) -> Room:
         """Add a viewer to a room (refused with a reason when it does not exist or is full)."""
@@ -101,6 +142,8 @@ class RoomHub:
 
     async def end(self, code: str, reason: str = "the presenter ended the presentation") -> None:
         room = self.rooms.pop(code, None)
+        self.parked.pop(code, None)
+        self._stop_leaving(code)
         if room is not None:
             room.close(reason)
             log.info("room %s ended: %s", code, reason)

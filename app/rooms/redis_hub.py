@@ -42,6 +42,7 @@ from app.rooms.redis_store import (
     CREATE,
     JOIN,
     LEAVE,
+    PRESENCE,
     RENEW,
     ROOMS,
     WORKERS,
@@ -88,7 +89,7 @@ class RedisRoomHub(RoomHub):
         self.owed: dict[str, int] = {}  # per room, leaves not yet counted (Redis was away)
         self.scripts = {name: self.redis.register_script(text) for name, text in (
             ("create", CREATE), ("join", JOIN), ("leave", LEAVE), ("count", COUNT),
-            ("renew", RENEW))}
+            ("renew", RENEW), ("presence", PRESENCE))}
         self.notice = f"{self.worker}|0|" + encode({"type": "_viewers"})
 
     async def _call(self, coro: Any) -> Any:
@@ -132,11 +133,45 @@ class RedisRoomHub(RoomHub):
         room.remote_viewers = await self._remote_viewers(code)
         room.touch()
         self._renew_lease()
+        self._stop_leaving(code)
+        with contextlib.suppress(RoomError):  # only the viewers' news: presenting goes on
+            await self._presence(code, "live")
         return room
 
     def unpresent(self, room: Room) -> None:
         room.presenters -= 1
+        if room.presenters == 0 and self.rooms.get(room.code) is room:
+            self._stop_leaving(room.code)
+            self.leaving[room.code] = asyncio.create_task(self._away(room.code))
         self._maybe_detach(room)
+
+    async def _away(self, code: str) -> None:
+        """Every worker's viewers hear the presenter is away, then (unless it is back) left."""
+        try:
+            mark = secrets.token_hex(4)
+            await self._presence(code, "away", mark)
+            await asyncio.sleep(self.grace)
+            await self._presence(code, "left", expected=mark)
+        except RoomError:
+            pass
+        finally:
+            if self.leaving.get(code) is asyncio.current_task():
+                del self.leaving[code]
+
+    async def _presence(self, code: str, status: str, mark: str | None = None,
+                        expected: str = "") -> None:
+        """Record the presenter's news in the room and send it to every worker's mirror."""
+        keys = room_keys(code)
+        news = f"{self.worker}|0|" + encode({"type": "presenter", "status": status})
+        await self._call(self.scripts["presence"](
+            keys=[keys["room"], keys["channel"]],
+            args=[status, mark or secrets.token_hex(4), expected, news]))
+
+    async def exists(self, code: str) -> bool:
+        try:
+            return bool(await self.redis.exists(room_keys(normalise_code(code))["room"]))
+        except (RedisError, OSError):
+            return True  # the viewer's socket will say what is wrong
 
     async def join(self, code: str, viewer: Viewer) -> Room:
         code = normalise_code(code)
@@ -206,6 +241,8 @@ class RedisRoomHub(RoomHub):
 
     async def end(self, code: str, reason: str = "the presenter ended the presentation") -> None:
         self._stop_draining(code)  # else its next publish would write the deleted keys back
+        self._stop_leaving(code)
+        self.parked.pop(code, None)
         keys = room_keys(code)
         closing = encode({"type": "_closed", "reason": reason})
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -225,6 +262,9 @@ class RedisRoomHub(RoomHub):
             for code in codes:
                 if not await self.redis.exists(room_keys(code)["room"]):
                     await self.redis.zrem(ROOMS, code)
+            for code in list(self.parked):  # a presenter's race, kept while its room lives
+                if not await self.redis.exists(room_keys(code)["room"]):
+                    self.parked.pop(code, None)
             # Each worker checks its own mirrors: the worker that removed a code above is only
             # one of those whose viewers watch that room.
             for code, room in list(self.rooms.items()):
@@ -237,7 +277,8 @@ class RedisRoomHub(RoomHub):
 
     async def close(self) -> None:
         for task in [*self.listeners.values(), *self.publishers.values(),
-                     *self.draining.values(), *self.recounts.values(), self.renewing]:
+                     *self.draining.values(), *self.recounts.values(), *self.leaving.values(),
+                     self.renewing]:
             if task is not None:
                 task.cancel()
         with contextlib.suppress(RedisError, OSError):
@@ -274,7 +315,8 @@ class RedisRoomHub(RoomHub):
                 pipe.lrange(keys["history"], 0, -1)
                 pipe.hgetall(keys["details"])
                 pipe.get(keys["state"])
-                history, details, state = await self._call(pipe.execute())
+                pipe.hget(keys["room"], "presence")
+                history, details, state, presence = await self._call(pipe.execute())
         except RoomError:
             await pubsub.aclose()
             raise
@@ -282,6 +324,7 @@ class RedisRoomHub(RoomHub):
             await pubsub.aclose()
             return self.rooms[code]
         room = Room(code=code, token_hash=bytes.fromhex(stored_hash), **self.room_limits)
+        room.presence = presence or "waiting"
         last = 0
         for envelope in history:
             _, seq, text = envelope.split("|", 2)
@@ -306,6 +349,9 @@ class RedisRoomHub(RoomHub):
                 kind = message.get("type")
                 if kind == "_viewers":
                     self._stale(room)
+                    continue
+                if kind == "presenter":  # from any worker, this one's too: news for viewers
+                    room.set_presence(message.get("status", "live"))
                     continue
                 if kind == "_closed":
                     self._drop(room.code, message.get("reason", "the room ended"), "room_ended")
@@ -378,6 +424,8 @@ class RedisRoomHub(RoomHub):
         """Forget the local mirror; close its viewers with `reason` (if any) and tell its
         presenters why (`lost`: room_ended, room_expired or rooms_unavailable)."""
         room = self.rooms.pop(code, None)
+        if room is not None and reason is None:
+            room.flush()  # the frames it was merging go out with the rest of its queue
         listener = self.listeners.pop(code, None)
         if listener is not None and listener is not asyncio.current_task():
             listener.cancel()

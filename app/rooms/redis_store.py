@@ -105,6 +105,16 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('PUBLISH', KEYS[2], ARGV[4])
 return 1
 """
+# KEYS: room, channel; ARGV: status, its mark, the mark it replaces ('' = any), the message.
+# The presenter's news (live, away, left) for late joiners and every worker's viewers; "left"
+# only replaces the "away" it follows, never a presenter back since (on any worker).
+PRESENCE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'presence_mark') ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], 'presence', ARGV[1], 'presence_mark', ARGV[2])
+redis.call('PUBLISH', KEYS[2], ARGV[4])
+return 1
+"""
 # KEYS: viewers, workers; ARGV: worker. Returns {every live worker's viewers, this worker's}.
 COUNT = _LIVE_TOTAL + """
 return {live_total(KEYS[1], KEYS[2], ARGV[1])}

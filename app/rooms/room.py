@@ -102,6 +102,7 @@ class Room:
     on_lost: list[Any] = field(default_factory=list)  # callbacks (code, reason): its presenters
     sinks: list[Any] = field(default_factory=list)  # callbacks (message, text): e.g. to Redis
     remote_viewers: int = 0  # viewers of this room in other processes (Redis mode)
+    presence: str = "waiting"  # the presenter: waiting (never came), live, away or left
     _snapshot: list[str] | None = None
     _snapshot_bytes: int = 0
     _pending: PendingFrame = field(default_factory=PendingFrame)  # frames merged, not yet sent
@@ -250,7 +251,16 @@ class Room:
 
     def welcome(self) -> str:
         return encode({"type": "room", "code": self.code, "viewers": self.viewer_count,
-                        "live": self.presenters > 0, "thinned": self.thinned})
+                        "live": self.presence == "live", "presenter": self.presence,
+                        "thinned": self.thinned})
+
+    def set_presence(self, status: str) -> None:
+        """Tell the viewers the presenter's news (live, away or left), after what it sent."""
+        if status == self.presence:
+            return
+        self.presence = status
+        self.flush()
+        self._fan_out(encode({"type": "presenter", "status": status}))
 
     def join(self, viewer: Viewer) -> None:
         self.viewers.add(viewer)

@@ -40,12 +40,19 @@ async def create_room(request: Request) -> dict[str, str]:
 
 
 @router.get("/room/{code}", response_class=HTMLResponse, include_in_schema=False)
-def room_page(request: Request, code: str) -> HTMLResponse:
-    """The same page, read-only: it watches the room's presenter live."""
+async def room_page(request: Request, code: str) -> HTMLResponse:
+    """The same page, read-only: it watches the room's presenter live.
+
+    A code with no room (mistyped, or ended) gets the page with status 404: it says so and
+    asks for another code instead of waiting for a room that will not come.
+    """
+    missing = not await request.app.state.rooms.exists(code)
     return request.app.state.templates.TemplateResponse(
         request,
         "index.html",
-        {"plotly_src": f"{PLOTLY_URL}?v={PLOTLY_VERSION}", "room_code": normalise_code(code)},
+        {"plotly_src": f"{PLOTLY_URL}?v={PLOTLY_VERSION}", "room_code": normalise_code(code),
+         "room_missing": missing},
+        status_code=404 if missing else 200,
     )
 
 

@@ -89,7 +89,16 @@ export function createActions(ui) {
   function connected(n) {
     if (ROOM) return;
     ui.notice.hide("conn");
-    if (n > 1) { ui.classroom.represent(); if (state.status === "idle") prime(); }
+    const again = () => { if (state.status === "idle") prime(); };
+    if (n > 1 && !ui.classroom.represent(again)) again();
+  }
+  /** The server resumed this room's race (`presenting` with `resumed`): its run so far follows. */
+  function adopt() {
+    const c = ui.controls.getConfig(), key = c && configKey(c);
+    settled = false;
+    waiting = [];
+    Object.assign(state, { awaitingStart: false, generation: null, resuming: true, sent: key, primed: key });
+    ui.views.setStatus("idle");
   }
 
   // ---- what the share dialog and the files menu send to the server
@@ -107,5 +116,5 @@ export function createActions(ui) {
   }
 
   return { command, settle, prime, start, pause, stepOnce, reset, configChanged, speedChanged,
-    connectionLost, connected, shareConfig, exportRequest };
+    connectionLost, connected, adopt, shareConfig, exportRequest };
 }

@@ -21,6 +21,7 @@ export function createClassroom({ send, getConfig, notify, dismiss }) {
   let viewers = null;  // null until the server confirms `presenting`
   let lost = null;     // the `room_lost` message, until the teacher makes a new room
   let seq = 0;
+  let after = null;    // what to do once a present is answered (unless the race was resumed)
   try { room = JSON.parse(sessionStorage.getItem(KEY)); } catch (_) { room = null; }
 
   function keep(r) {
@@ -110,16 +111,27 @@ export function createClassroom({ send, getConfig, notify, dismiss }) {
     if (await makeRoom(msg)) showRoom();
   }
 
-  /** On boot and after every reconnect: present to the stored room again. */
-  function represent() {
-    if (room) send({ type: "present", room: room.code, token: room.token });
+  /** On boot and after every reconnect: present to the stored room again; `then` runs once the
+   *  server answers, unless it resumed the room's race. False when there is no room. */
+  function represent(then) {
+    if (!room) return false;
+    after = then || null;
+    send({ type: "present", room: room.code, token: room.token });
+    return true;
+  }
+  function answered(resumed) {
+    const then = after;
+    after = null;
+    if (then && !resumed) then();
   }
 
   function presenting(m) {
     viewers = m.viewers;
     render();
+    answered(m.resumed);
   }
   function ended() {
+    answered(false);
     keep(null);
     viewers = null;
     lost = null;

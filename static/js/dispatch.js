@@ -110,6 +110,7 @@ export function createDispatch(ui) {
     state(msg) {
       state.received.state += 1;
       if (msg.generation === state.generation) ui.actions.settle(); // a paused start's race exists from here on
+      if (state.resuming && msg.generation === state.generation) { resumed(msg); return; }
       if (!ROOM && !!msg.paused !== state.asked) return; // the reply to an older request
       state.paused = !!msg.paused;
       const going = state.status === "running" || state.status === "paused";
@@ -127,14 +128,25 @@ export function createDispatch(ui) {
         ui.views.setStatus(state.generation === null ? "idle" : state.status);
       }
     },
-    presenting(msg) { ui.classroom.presenting(msg); },
+    presenting(msg) { if (msg.resumed) ui.actions.adopt(); ui.classroom.presenting(msg); },
     presentation_ended() { ui.classroom.ended(); },
     room_lost(msg) { ui.classroom.roomLost(msg); },
     // a viewer's messages
-    room(msg) { state.room = msg; ui.notice.hide("conn"); ui.viewer.show(); },
+    room(msg) { state.room = msg; state.presenter = msg.presenter; ui.notice.hide("conn"); ui.viewer.show(); },
+    presenter(msg) { state.presenter = msg.status; ui.viewer.show(); },
     reset() { ui.views.clear(); },
     room_closed() { state.ended = true; ui.socket.close(); ui.viewer.show(); ui.views.setStatus("idle"); },
   };
+
+  /** The resumed race's `state`: running, paused, or primed and not started yet (idle). */
+  function resumed(msg) {
+    state.resuming = false;
+    state.paused = state.asked = !!msg.paused;
+    const primed = state.paused && !total();
+    if (!primed) state.primed = null;
+    if (state.status !== "done") ui.views.setStatus(primed ? "idle" : state.paused ? "paused" : "running");
+    ui.inspect.send(); // the step panel follows this page's choice
+  }
 
   function runStatus(i, status, iteration) {
     const name = state.runs[i].name;

@@ -22,6 +22,8 @@ export const state = {
   inspected: null, batchSurface: false, config: null, model: null, dataset: null, initialLoss: null,
   surfaceKind: null, lrLimit: null,
   viewer: ROOM, room: null, ended: false, // a viewer: its room, ended by the presenter
+  presenter: null, missing: false, // a viewer: the presenter's news (live, away, left); no such room
+  resuming: false,      // the server resumed this room's race: its `state` says how it goes on
   replay: false,        // a saved run is on screen
   thinned: false,       // some history arrived thinned (a late joiner of a long run)
   received: { started: 0, surface: 0, frame: 0, detail: 0, done: 0, state: 0, error: 0, stale: 0 },

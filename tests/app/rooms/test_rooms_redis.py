@@ -8,10 +8,16 @@ import json
 import shutil
 import sys
 import time
+import urllib.request
 
 import pytest
 import redis
 from conftest import ARTIFACTS, REPO, free_port, start_live_server, start_redis
+from test_presenter_away import (
+    check_a_code_with_no_room_is_404,
+    check_a_presenter_who_does_not_return_has_left,
+    check_reload_resumes,
+)
 from test_rooms import (
     Viewer,
     assert_room_cap_holds,
@@ -83,6 +89,23 @@ def test_viewer_on_b_watches_teacher_on_a_every_point_in_order(two_servers):
     teacher.close()
     early.close()
     late.close()
+
+
+def test_a_presenter_reload_resumes_the_race_for_viewers_on_the_other_worker(two_servers):
+    a, b, _ = two_servers
+    check_reload_resumes(a, b)
+
+
+def test_viewers_on_the_other_worker_hear_the_presenter_has_left(two_servers):
+    a, b, _ = two_servers
+    check_a_presenter_who_does_not_return_has_left(a, b)
+
+
+def test_a_code_with_no_room_is_404_on_every_worker(two_servers):
+    a, b, _ = two_servers
+    check_a_code_with_no_room_is_404(b)
+    room = create_room(a)
+    assert urllib.request.urlopen(f"{b}/room/{room['code']}", timeout=10).status == 200
 
 
 def test_teacher_sees_viewers_on_the_other_worker(two_servers):
