@@ -68,10 +68,16 @@ def angle(a: np.ndarray, b: np.ndarray) -> float | None:
 
 
 def prediction_range(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per feature, the data's range widened by PREDICTION_PADDING on each side."""
+    """Per feature, the data's range widened by PREDICTION_PADDING on each side; two features get
+    a square (the shorter range widened about its middle), so the data view, drawn at one scale
+    for both axes, fills a square and the map covers all of it (moons is twice as wide as tall)."""
     lo, hi = X.min(axis=0), X.max(axis=0)
     pad = PREDICTION_PADDING * np.maximum(hi - lo, 1e-3)
-    return lo - pad, hi + pad
+    lo, hi = lo - pad, hi + pad
+    if X.shape[1] == 2:
+        half, mid = (hi - lo).max() / 2, (hi + lo) / 2
+        lo, hi = mid - half, mid + half
+    return lo, hi
 
 
 def predict(problem: Problem, params: np.ndarray, grid: int = PREDICTION_GRID) -> Prediction:

@@ -33,6 +33,7 @@ import { createInspect } from "./js/inspect.js";
 import { createViews } from "./js/views.js";
 import { createViewer } from "./js/viewer.js";
 import { createRunsEditor } from "./js/runsedit.js";
+import { createMore } from "./js/more.js";
 
 // Every widget and part of the page by name. The parts look each other up here when they are
 // called (never while they are created), so the order below only follows the page's own.
@@ -85,6 +86,7 @@ ui.classroom = createClassroom({
   send: (m) => ui.socket.send(m), getConfig: a.shareConfig, notify: ui.notice.show, dismiss: ui.notice.hide,
 });
 createFiles({ getRequest: a.exportRequest, onLoad: ui.replay.replay, notify: ui.notice.show });
+createMore($("more"));
 onLangChange(ui.views.relabel);
 
 // ---- boot

@@ -55,16 +55,24 @@ export function createDataView(root) {
             size: X.length > 1000 ? 5 : 8, line: { color: "#fff", width: 1 } },
           hovertemplate: `${t("data.class", { k: c })}<br>(%{x:.2f}, %{y:.2f})<extra></extra>`, showlegend: true });
       }
-      ranges = { x: pad(X.map((r) => r[0])), y: pad(X.map((r) => r[1])) };
+      ranges = square(pad(X.map((r) => r[0]), 0.1), pad(X.map((r) => r[1]), 0.1));
     }
   }
 
-  function pad(v) {
+  function pad(v, share = 0.08) {
     const f = v.filter(isFiniteNum);
     if (!f.length) return [-1, 1];
     let lo = Math.min(...f), hi = Math.max(...f);
-    const m = (hi - lo || 1) * 0.08;
+    const m = (hi - lo || 1) * share;
     return [lo - m, hi + m];
+  }
+
+  // both axes as long as the longer one (as the server's probability map: prediction_range), so
+  // the plot, one scale for both axes, is a square and not a strip (moons)
+  function square(x, y) {
+    const half = Math.max(x[1] - x[0], y[1] - y[0]) / 2;
+    const mid = (r) => (r[0] + r[1]) / 2;
+    return { x: [mid(x) - half, mid(x) + half], y: [mid(y) - half, mid(y) + half] };
   }
 
   function setPrediction(p, run, runColorValue) {
@@ -111,13 +119,14 @@ export function createDataView(root) {
   function layout(bottom, legend) {
     const reg = ds && ds.task === "regression";
     return plotLayout({
-      margin: { l: 44, r: 10, t: 22, b: 36, autoexpand: false }, plot_bgcolor: bottom ? "#fff" : "rgba(0,0,0,0)", dragmode: false,
+      // room for the tick labels and, clear of them, the axis titles (standoff)
+      margin: { l: 64, r: 10, t: 22, b: 46, autoexpand: false }, plot_bgcolor: bottom ? "#fff" : "rgba(0,0,0,0)", dragmode: false,
       showlegend: legend && !reg, legend: { orientation: "h", x: 0, y: 1.0, yanchor: "bottom", font: { size: plotFont(-2) }, bgcolor: "rgba(255,255,255,0.7)" },
       uirevision: ds ? ds.name : "none",
-      xaxis: { title: { text: reg ? "x" : "x₁", standoff: 2 }, range: ranges ? ranges.x : undefined, gridcolor: GRID, zeroline: false,
+      xaxis: { title: { text: reg ? "x" : "x₁", standoff: 8 }, range: ranges ? ranges.x : undefined, gridcolor: GRID, zeroline: false,
         fixedrange: true, showgrid: bottom, visible: bottom, ...(reg ? {} : { constrain: "domain" }) },
-      yaxis: { title: { text: reg ? "y" : "x₂", standoff: 2 }, range: ranges ? ranges.y : undefined, gridcolor: GRID, zeroline: false,
-        fixedrange: true, showgrid: bottom, visible: bottom, ...(reg ? {} : { scaleanchor: "x", scaleratio: 1, constrain: "domain" }) },
+      yaxis: { title: { text: reg ? "y" : "x₂", standoff: 8 }, range: ranges ? ranges.y : undefined, gridcolor: GRID, zeroline: false,
+        fixedrange: true, showgrid: bottom, visible: bottom, ...(reg ? {} : { scaleanchor: "x", scaleratio: 1, constrain: "domain", constraintoward: "top" }) },
     });
   }
 

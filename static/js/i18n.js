@@ -26,6 +26,8 @@ export const en = {
   "ctl.speed_unit": "it/s",
   "ctl.speed_max": "max",
   "ctl.pacing": "Pacing",
+  "ctl.more": "More",
+  "ctl.more_group": "More settings",
   "pacing.iterations": "equal iterations",
   "pacing.samples": "equal samples",
 
@@ -304,6 +306,8 @@ export const ko = {
   "ctl.speed_unit": "회/초",
   "ctl.speed_max": "최대",
   "ctl.pacing": "맞추는 기준",
+  "ctl.more": "더 보기",
+  "ctl.more_group": "추가 설정",
   "pacing.iterations": "같은 이터레이션 수",
   "pacing.samples": "같은 샘플 수",
 

@@ -233,7 +233,8 @@ def test_keyboard_reset_and_config_change_restarts(live_server, page):
     assert runs[1]["batch_size"] == 8
     page.keyboard.press("Space")
     page.wait_for_function("() => document.body.dataset.status === 'paused'")
-    # keys typed into a field are not shortcuts
+    # keys typed into a field are not shortcuts (the seed is under "More")
+    page.click("#more > summary")
     page.click("#c-seed")
     page.keyboard.press("r")
     assert page.evaluate(STATUS) == "paused"
