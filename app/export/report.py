@@ -91,7 +91,7 @@ td.num { font-variant-numeric: tabular-nums; }
 .ln { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 0.92em;
   white-space: pre-wrap; } .note { color: #52606d; font-size: 0.88em; }
 .step table { margin: 2px 0; }
-.step th, .step td { padding: 1px 10px 1px 0; font-size: 0.92em; white-space: nowrap; }
+.step th, .step td { padding: 1px 10px 1px 0; font-size: 0.92em; } .step td { white-space: nowrap; }
 @media print { .steps { display: block; } .step { break-inside: avoid; margin-bottom: 10px; } }
 """.replace("FONT", FONT).replace("INK", INK)
 
@@ -315,8 +315,9 @@ def data_figure(result: Mapping[str, Any], t: Labels) -> go.Figure:
         height = DATA_PX * rows + 80
     fig.update_layout(
         height=height, template="plotly_white", font={"color": INK, "family": FONT},
-        margin={"t": 60, "b": 50, "l": 50, "r": 20},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "x": 0},
+        margin={"t": 90, "b": 50, "l": 50, "r": 20},
+        # the legend 60 px above the plots, clear of their titles
+        legend={"orientation": "h", "yanchor": "top", "x": 0, "y": 1 + 60 / (height - 140)},
     )
     return fig
 
