@@ -101,12 +101,14 @@ def test_a_loaded_file_opens_up_the_korean_page_in_korean(live_server, page, tmp
     page.set_input_files("#load-file", str(path))
     page.wait_for_function(REPLAYED, timeout=20_000)
     page.select_option("#inspect-run", "Full batch")
-    page.wait_for_function("() => document.getElementById('step-sub').textContent"
-                           ".includes('이터레이션 3 ·')", timeout=20_000)
+    # opened up: the stored point shows two phases at once, the server's detail all four
+    page.wait_for_function("""() => document.getElementById('step-sub').textContent
+      .includes('이터레이션 3 ·') && document.querySelectorAll('#step-body .phase').length === 4
+      && document.getElementById('data-at').textContent === '이터레이션 3의 모델'""",
+                           timeout=20_000)
     body = page.inner_text("#step-body")
     for key in ("step.forward", "step.loss", "step.backward", "step.update", "step.grad_batch"):
         assert ko[key] in body, key
-    assert page.inner_text("#data-at") == "이터레이션 3의 모델"
     assert page.console_errors == []
 
 

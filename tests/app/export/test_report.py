@@ -131,6 +131,32 @@ def test_the_report_words_every_label_it_uses_in_both_languages(http):
             assert key.findall(page) == [], (lang, config["dataset"])
 
 
+KINDS = {
+    "diverging": ({"dataset": "linear", "lr": 10, "epochs": 5,
+                   "runs": [{"name": "SGD", "batch_size": 1}, {"name": "F", "batch_size": None}]},
+                  "diverged"),
+    "early stop": ({"dataset": "moons", "epochs": 50, "target_loss": 0.5, "patience": 2,
+                    "runs": [{"name": "B", "batch_size": 10}]}, "target_reached"),
+    "regression MLP": ({"dataset": "sine", "hidden": [8, 8], "epochs": 3, "n_samples": 50,
+                        "runs": [{"name": "M", "batch_size": 5, "update": "momentum"}]},
+                       "completed"),
+}
+
+
+@pytest.mark.parametrize("config, status", KINDS.values(), ids=KINDS.keys())
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_every_kind_of_run_makes_a_whole_report(http, config, status, lang):
+    page = report(http, lang, config)
+    t = Labels(lang, REPORT_WORDS)
+    assert f"<td>{html.escape(t(f'status.{status}'))}</td>" in page
+    for name in ("settings", "plots", "data-view"):
+        section(page, name)
+    steps = section(page, "step-panel")
+    for run in config["runs"]:
+        assert all(html.escape(t(f"step.{k}")) in step_card(steps, run["name"])
+                   for k in ("forward", "loss", "backward", "update"))
+
+
 # --- the date -----------------------------------------------------------------------------------
 
 STAMP = re.compile(r'<time datetime="(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)">'
