@@ -19,6 +19,7 @@ export function createReplay(ui) {
     if (state.status === "running" || state.status === "paused") ui.actions.command({ type: "stop" });
     const mine = ++token;
     details.clear();
+    wanted = null;
     ui.views.clear();
     state.replay = true;
     document.body.classList.add("replay");
