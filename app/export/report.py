@@ -92,6 +92,8 @@ td.num { font-variant-numeric: tabular-nums; }
   white-space: pre-wrap; } .note { color: #52606d; font-size: 0.88em; }
 .step table { margin: 2px 0; }
 .step th, .step td { padding: 1px 10px 1px 0; font-size: 0.92em; } .step td { white-space: nowrap; }
+@media screen { /* on a phone the plots scroll sideways instead of shrinking past reading */
+  #plots, #data-view { overflow-x: auto; } .plotly-graph-div { min-width: 840px; } }
 @media print { .steps { display: block; } .step { break-inside: avoid; margin-bottom: 10px; } }
 """.replace("FONT", FONT).replace("INK", INK)
 
