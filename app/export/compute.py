@@ -8,17 +8,18 @@ teacher's screen. The JSON export has the shape of `POST /api/runs` plus a forma
      "runs": {"SGD": [point, ...], ...}, "done": {...}}
 
 app/export/formats.py writes it as CSV or JSON, app/export/report.py as an HTML report, and
-app/export/validate.py checks such a file before the page replays it.
+app/export/validate.py checks such a file before the page replays it. A replay asks for the
+step panel of an iteration with `detail_at`: the run recomputed up to it and opened up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.core.schemas import MAX_RUNS, Int, TrainConfig, first_error
+from app.core.schemas import MAX_RUNS, Int, TrainConfig, echo, first_error
 from app.core.settings import Settings
 from app.live.race import DEFAULT_LIMITS, Race, TooManyIterations
 from engine.datasets import DATASETS
@@ -39,6 +40,7 @@ class ExportRequest(BaseModel):
 
     config: TrainConfig = Field(default_factory=TrainConfig)
     iterations: Annotated[dict[str, Int(0, 10**9)], Field(max_length=MAX_RUNS)] | None = None
+    lang: Literal["en", "ko"] = "en"  # the page's language: the HTML report's (CSV, JSON: none)
 
 
 def parse_request(body: Any) -> ExportRequest:
@@ -109,9 +111,9 @@ def plan(config: TrainConfig, iterations: Mapping[str, int] | None = None,
     return cuts
 
 
-def compute(config: TrainConfig, iterations: Mapping[str, int] | None = None,
-            limits: Settings = DEFAULT_LIMITS) -> dict[str, Any]:
-    """The comparison as the JSON export, each run cut at `iterations[name]` (default: all).
+def run_race(config: TrainConfig, iterations: Mapping[str, int] | None = None,
+             limits: Settings = DEFAULT_LIMITS) -> Race:
+    """The comparison's race, each run advanced to `iterations[name]` (default: to its end).
 
     `limits` are the server's caps on the work and the size of the result, checked before
     anything is built.
@@ -121,12 +123,76 @@ def compute(config: TrainConfig, iterations: Mapping[str, int] | None = None,
     for name, run in race.runs.items():
         while len(run.points) < cuts[name] and race.advance(run) is not None:
             pass
-    race.stop()  # runs cut before their end: status "stopped", as after Stop on the page
+    return race
+
+
+def document(race: Race) -> dict[str, Any]:
+    """The race as the JSON export (runs cut before their end stopped, as after Stop)."""
+    race.stop()
     return {
         "format": FORMAT,
-        "config": config.model_dump(),
+        "config": race.config.model_dump(),
         "started": race.started_message(),
         "surface": race.surface_message(),
         "runs": {name: run.history() for name, run in race.runs.items()},
         "done": race.done_message(),
     }
+
+
+def compute(config: TrainConfig, iterations: Mapping[str, int] | None = None,
+            limits: Settings = DEFAULT_LIMITS) -> dict[str, Any]:
+    """The comparison as the JSON export, each run cut at `iterations[name]` (default: all)."""
+    return document(run_race(config, iterations, limits))
+
+
+def compute_report(config: TrainConfig, iterations: Mapping[str, int] | None = None,
+                   limits: Settings = DEFAULT_LIMITS) -> dict[str, Any]:
+    """The JSON export plus what the HTML report shows of each run's final state: its last
+    iteration opened up (`details`, None before the first) and its final model (`models`)."""
+    race = run_race(config, iterations, limits)
+    result = document(race)
+    result["details"] = {name: race.detail_message(run, inspected=True)
+                         for name, run in race.runs.items()}
+    result["models"] = {name: race.prediction(run.last.params if run.last else race.start)
+                        for name, run in race.runs.items()}
+    return result
+
+
+class DetailRequest(BaseModel):
+    """The body of `POST /api/runs/detail`: one iteration of one run of a config, opened up."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    config: TrainConfig
+    run: Annotated[str, Field(min_length=1, max_length=40)]
+    iteration: Int(1, 10**9)
+
+    def cuts(self) -> dict[str, int]:
+        """Where to cut each run: this one at its iteration, the others before their first."""
+        return {run.name: self.iteration if run.name == self.run else 0
+                for run in self.config.runs}
+
+
+def parse_detail_request(body: Any) -> DetailRequest:
+    """A validated detail request, or ExportError naming the first problem."""
+    if not isinstance(body, dict):
+        raise ExportError('the body must be a JSON object: {"config": {...}, "run": "...", '
+                          '"iteration": 1}')
+    try:
+        request = DetailRequest.model_validate(body)
+    except ValidationError as exc:
+        raise ExportError(first_error(exc)[1]) from None
+    names = [run.name for run in request.config.runs]
+    if request.run not in names:
+        raise ExportError(f"run {echo(request.run, 40)} is not one of the config's runs: "
+                          f"{', '.join(names)}")
+    return request
+
+
+def detail_at(request: DetailRequest, limits: Settings = DEFAULT_LIMITS) -> dict[str, Any]:
+    """Iteration `request.iteration` of the run (or its last, if it ended before), recomputed
+    from the config and opened up as the socket's `detail` message: what a replay shows."""
+    race = run_race(request.config, request.cuts(), limits)
+    detail = race.detail_message(race.runs[request.run], inspected=True)
+    assert detail is not None  # the cut is at least one iteration, and every run has one
+    return detail

@@ -1,4 +1,10 @@
-"""An export as a file: CSV (one row per iteration per run) or JSON (what the socket sent)."""
+"""An export as a file: CSV (one row per iteration per run) or JSON (what the socket sent).
+
+Both are data, the same in every language: the CSV's header is the language-neutral field names
+of CSV_COLUMNS (then `param_<name>` per parameter), never translated, so scripts and
+spreadsheets can rely on it; run names are written as the config spells them. Only the HTML
+report (app/export/report.py) follows the page's language.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from typing import Any
 from app.core.schemas import TrainConfig
 from app.core.settings import Settings
 from app.core.wire import encode_bytes
-from app.export.compute import ExportRequest, compute
+from app.export.compute import ExportRequest, compute, compute_report
 from app.export.report import to_html
 from app.live.race import DEFAULT_LIMITS
 
@@ -68,11 +74,11 @@ def to_csv(result: Mapping[str, Any]) -> str:
     return out.getvalue()
 
 
-RENDERERS = {"csv": to_csv, "html": to_html}  # JSON goes out in pieces: json_chunks
-
-
 def export(fmt: str, request: ExportRequest,
            limits: Settings = DEFAULT_LIMITS) -> Iterable[bytes]:
     """The export in format `fmt` ("csv", "json" or "html"), as pieces of UTF-8."""
+    if fmt == "html":
+        report = compute_report(request.config, request.iterations, limits)
+        return [to_html(report, request.lang).encode()]
     result = compute(request.config, request.iterations, limits)
-    return json_chunks(result) if fmt == "json" else [RENDERERS[fmt](result).encode()]
+    return json_chunks(result) if fmt == "json" else [to_csv(result).encode()]

@@ -20,7 +20,14 @@ from app.core.schemas import TrainConfig
 from app.core.settings import Settings
 from engine import Problem, Schedule, Step, make_dataset, model_for
 from engine.descent import RunSpec, start_runs
-from engine.inspector import Inspection, Prediction, inspect_step, line_ends, line_values
+from engine.inspector import (
+    Inspection,
+    Prediction,
+    inspect_step,
+    line_ends,
+    line_values,
+    predict,
+)
 from engine.projection import Residuals
 from engine.surface import Surface, exact_surface, projected_surface
 
@@ -390,6 +397,10 @@ class Race:
         if seen.batch_z is not None:
             msg["batch_surface"] = {"z": _clean(seen.batch_z), "iteration": step.iteration}
         return msg
+
+    def prediction(self, params: np.ndarray) -> dict[str, Any]:
+        """What the model at `params` predicts over the data's range, as the data view draws it."""
+        return _prediction(predict(self.problem, params))
 
 
 def _targets(t: np.ndarray) -> list[Any]:

@@ -17,11 +17,13 @@ router = APIRouter()
 
 def page_facts(settings: Any) -> dict[str, Any]:
     """What every page takes from the server instead of writing it again (its data block)."""
-    # local_only: no phone can open a link to this server, so the page offers no QR code
+    # local_only: no phone can open a link to this server, so the page offers no QR code;
+    # max_upload_mb: a bigger file is refused before it is sent (DESCENT_MAX_UPLOAD_MB)
     return {"run_colors": list(RUN_COLORS),
             "default_runs": [run.model_dump(mode="json") for run in DEFAULT_RUNS],
             "local_only": listens_only_here(settings.host),
-            "bounds": form_bounds()}  # the form's checks name the schema's ranges
+            "bounds": form_bounds(),  # the form's checks name the schema's ranges
+            "max_upload_mb": settings.max_upload_mb}
 
 
 def link_context(pairs: Iterable[tuple[str, str]], accept_language: str | None) -> dict[str, Any]:

@@ -1,12 +1,16 @@
-"""Training: the live `/ws/train` socket and the headless `POST /api/runs`."""
+"""Training: the live `/ws/train` socket, the headless `POST /api/runs` and one iteration of a
+run opened up, `POST /api/runs/detail` (what a replayed file shows in the step panel)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, WebSocket
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, HTTPException, Request, WebSocket
 from fastapi.responses import Response
 
 from app.core.schemas import TrainConfig
-from app.export.compute import compute, plan
+from app.core.wire import encode_bytes
+from app.export.compute import compute, detail_at, parse_detail_request, plan
 from app.export.formats import json_chunks
 from app.live.session import serve_session
 from app.server.heavy import accepts_gzip, heavy_response, heavy_work
@@ -42,3 +46,20 @@ async def headless_runs(config: TrainConfig, request: Request) -> Response:
         return await heavy_work(request).run(answer)
     except ValueError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
+
+
+@router.post("/api/runs/detail", response_class=Response, responses={200: {
+    "content": {"application/json": {}},
+    "description": "the `detail` message of that iteration, as the socket sends it"}})
+async def run_detail(request: Request, body: Annotated[Any, Body()] = None) -> Response:
+    """One iteration of one run, opened up (the step panel and the model in the data view):
+    recomputed from the config, as a replayed file has no details of its own. Within the
+    headless caps (DESCENT_MAX_HEADLESS_ITERATIONS, _VALUES), in a worker thread."""
+    settings = request.app.state.settings
+    try:
+        parsed = parse_detail_request(body)
+        plan(parsed.config, parsed.cuts(), settings)  # refused before any work
+        detail = await heavy_work(request).run(detail_at, parsed, settings)
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+    return Response(encode_bytes(detail), media_type="application/json")

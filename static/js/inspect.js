@@ -40,6 +40,7 @@ export function createInspect(ui) {
     const model = line && p.line ? [p.iteration, { kind: "line", x: line.x, y: p.line }] : j >= 0 ? h[j] : null;
     if (model) ui.data.setPrediction(model[1], name, i >= 0 ? runColor(state.runs[i]) : undefined);
     $("data-at").textContent = model ? t("data.at", { i: fmtInt(model[0]) }) : "";
+    if (state.replay) ui.replay.detail(name, p); // a file has no details: the server opens p up
     ui.draw.request();
   }
 

@@ -500,12 +500,12 @@ def test_exports_download_and_a_saved_run_replays(live_server, page, screenshot_
     assert not page.evaluate("() => window.__dp.state.replay")
     assert page.is_enabled("#btn-start") and page.is_enabled("#c-epochs")
 
-    # a file that is not an export: the server's reason, nothing replayed
+    # a file that is not an export: one plain sentence, nothing replayed
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "something else"}')
     page.set_input_files("#load-file", str(bad))
     page.wait_for_selector("#notice", state="visible")
-    assert "not a Descent Playground export" in page.inner_text("#notice-text")
+    assert page.inner_text("#notice-text").startswith("This file is not a saved Descent Playground run.")
     assert not page.evaluate("() => window.__dp.state.replay")
     # Chromium logs the check's deliberate 422 as a failed resource; nothing else may show
     assert [e for e in page.console_errors if "status of 422" not in e] == []

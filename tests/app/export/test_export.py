@@ -149,13 +149,13 @@ def test_html_report_is_standalone_with_the_config(http):
     assert r.headers["content-disposition"] == 'attachment; filename="descent-linear-seed5.html"'
     page = r.text
     assert page.lower().startswith(("<!doctype html>", "<html>"))
-    assert "<title>Descent Playground: linear, seed 5</title>" in page
+    assert "<title>Descent Playground: line y = 2x − 1 · seed 5</title>" in page
     assert re.findall(r"<script[^>]*\bsrc=", page) == []  # plotly.js is inline: opens offline
-    assert "Plotly.newPlot" in page and len(page) > 1_000_000
+    assert page.count("Plotly.newPlot") == 2 and len(page) > 1_000_000  # plots, data view
     # plotly writes the figure's JSON with orjson (raw UTF-8) or json (\u escapes).
     assert "미니 배치" in page or json.dumps("미니 배치")[1:-1] in page
-    for text in ("stopped after 30 iterations", '"contour"', '"table"', "n_samples",
-                 "mse", RUN_COLORS[0], RUN_COLORS[1], RUN_COLORS[2]):
+    for text in ("<td>stopped</td>", '"contour"', "<th>Samples</th>", "<td>MSE</td>",
+                 RUN_COLORS[0], RUN_COLORS[1], RUN_COLORS[2]):
         assert text in page, text
 
 
