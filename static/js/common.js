@@ -58,10 +58,11 @@ export function fmtP(v, sig = 4) {
   return typeof v === "number" && v < 0 ? `(${s})` : s;
 }
 
+const INT = new Intl.NumberFormat("en-US"); // made once: toLocaleString builds one per call
 /** Integers with thousands separators: 2,417. */
 export function fmtInt(v) {
   if (v === null || v === undefined || !Number.isFinite(v)) return "—";
-  return Math.round(v).toLocaleString("en-US");
+  return INT.format(Math.round(v));
 }
 
 /** Fixed decimals (for angles, percentages). */

@@ -5,6 +5,8 @@ nor the moderate ones issue 13 found (`landmark-one-main`); a failure prints wha
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from fastapi.testclient import TestClient
@@ -119,3 +121,37 @@ def test_the_exported_report(browser, tmp_path):
         check(page, "the exported HTML report")
     finally:
         context.close()
+
+
+def test_help_buttons_are_named_and_a_live_region_tells_run_changes_not_frames(
+    live_server, browser
+):
+    page = open_page(browser, live_server, "/?lang=ko&epochs=3&speed=300")
+    try:
+        names = page.eval_on_selector_all("button[data-help]", "bs => bs.map(b => b.ariaLabel)")
+        assert names and all(n.startswith("도움말: ") and n != "도움말: " for n in names), names
+        assert page.get_attribute(".seg.lang", "aria-label") == "언어"
+        page.click("button[data-lang='en']")
+        names = page.eval_on_selector_all("button[data-help]", "bs => bs.map(b => b.ariaLabel)")
+        assert "Help: Learning rate" in names, names
+
+        live = page.locator("#announce")
+        assert live.get_attribute("aria-live") == "polite"
+        # every change of the region's text, while frames stream in
+        page.evaluate("""() => { window.__said = [];
+          new MutationObserver(() => { const s = document.getElementById('announce').textContent;
+            if (s) window.__said.push(s); })
+            .observe(document.getElementById('announce'), {childList: true, characterData: true,
+                                                           subtree: true}); }""")
+        page.click("#btn-start")
+        page.wait_for_function("() => document.body.dataset.status === 'done'", timeout=30_000)
+        page.wait_for_function("() => window.__said.some(s => s.includes('finished'))")
+        said = page.evaluate("() => window.__said")
+        frames = page.evaluate("() => window.__dp.state.received.frame")
+        text = " ".join(said)
+        assert "The race is running." in text
+        for run in ("SGD", "Mini-batch", "Full batch"):
+            assert re.search(rf"{run}: completed at iteration [\d,]+\.", text), text
+        assert len(said) <= 6 < frames, (said, frames)  # run changes, not every frame
+    finally:
+        page.context.close()
