@@ -155,3 +155,29 @@ def test_help_buttons_are_named_and_a_live_region_tells_run_changes_not_frames(
         assert len(said) <= 6 < frames, (said, frames)  # run changes, not every frame
     finally:
         page.context.close()
+
+
+def test_while_plotly_loads_the_page_says_so_and_its_controls_respond(live_server, browser):
+    """plotly.js is held back by the test: the layout, a "loading plots" status and working
+    controls must come first; once it arrives the plots draw and the status goes."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    held = []
+    context.route("**/plotly.min.js*", lambda route: held.append(route))
+    page = context.new_page()
+    try:
+        page.goto(live_server + "/?lang=ko", wait_until="domcontentloaded")
+        page.wait_for_function("() => window.__dp && document.querySelectorAll("
+                               "'#c-dataset option').length > 0")
+        assert held, "plotly.js was never asked for"
+        assert page.evaluate("() => !window.Plotly")
+        assert page.is_visible("#plots-loading")
+        assert page.inner_text("#plots-loading") == "그래프를 불러오는 중…"
+        page.click("button[data-help='lr']")  # a control responds while plotly.js loads
+        page.wait_for_selector("#help-pop:not([hidden])")
+        page.keyboard.press("Escape")
+        for route in held:
+            route.continue_()
+        page.wait_for_function(READY, timeout=30_000)
+        page.wait_for_selector("#plots-loading", state="hidden")
+    finally:
+        context.close()
