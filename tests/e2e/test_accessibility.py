@@ -181,3 +181,96 @@ def test_while_plotly_loads_the_page_says_so_and_its_controls_respond(live_serve
         page.wait_for_selector("#plots-loading", state="hidden")
     finally:
         context.close()
+
+
+# Every visible control's box; a checkbox counts with its label (a click on either toggles it).
+TARGETS = """() => [...document.querySelectorAll(
+    'button, input, select, summary, a[href], [tabindex]:not([tabindex="-1"])')]
+  .map((e) => {
+    const target = e.type === 'checkbox' && e.closest('label') ? e.closest('label') : e;
+    const r = target.getBoundingClientRect(), s = getComputedStyle(e);
+    const shut = e.closest('details:not([open])') && e.tagName !== 'SUMMARY';
+    const shown = r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && !e.closest('[hidden]') && !shut;
+    return shown && {disabled: e.disabled, what: e.id || e.dataset.help || e.dataset.lang || e.dataset.xmode || e.textContent.trim().slice(0, 20) || e.outerHTML.slice(0, 60),
+                     w: Math.round(r.width), h: Math.round(r.height)};
+  }).filter(Boolean)"""
+
+
+def small_targets(page, least: int) -> list[str]:
+    return [f"{t['what']}: {t['w']}x{t['h']}" for t in page.evaluate(TARGETS)
+            if t["w"] < least or t["h"] < least]
+
+
+def test_targets_are_24px_on_the_page_and_44px_for_the_phone_viewer(live_server, browser):
+    teacher = open_page(browser, live_server, "/")
+    phone = open_page(browser, live_server, "/", viewport={"width": 390, "height": 844},
+                      is_mobile=True, has_touch=True)
+    try:
+        small = small_targets(teacher, 24)
+        assert not small, small
+        teacher.click("#btn-present")
+        teacher.wait_for_function(
+            "() => /^[A-Z0-9]{5}$/.test(document.getElementById('dlg-code').textContent)")
+        small = small_targets(teacher, 24)  # the dialog's controls too
+        assert not small, small
+        viewer_url = teacher.input_value("#dlg-url")
+        teacher.keyboard.press("Escape")
+        teacher.click("#btn-start")
+        phone.goto(viewer_url)
+        phone.wait_for_function(
+            "() => Object.values(window.__dp.state.counts).some(n => n > 0)", timeout=15_000)
+        small = small_targets(phone, 44)
+        assert not small, small
+    finally:
+        teacher.context.close()
+        phone.context.close()
+
+
+def luminance(rgb: list[float]) -> float:
+    c = [v / 255 for v in rgb]
+    c = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in c]
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+
+
+def contrast(a: list[float], b: list[float]) -> float:
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+# The focused element's ring: its colour and width, and the colour of what is behind it.
+RING = """() => {
+  const e = document.activeElement, s = getComputedStyle(e);
+  const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  let p = e.parentElement, bg = 'rgb(255, 255, 255)';
+  for (; p; p = p.parentElement) {
+    const c = getComputedStyle(p).backgroundColor;
+    if (c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') { bg = c; break; }
+  }
+  if (e === document.body) return null;
+  const id = e.id || e.dataset.help || e.dataset.lang || e.dataset.xmode || e.textContent.trim().slice(0, 20) || e.outerHTML.slice(0, 80);
+  return {id, style: s.outlineStyle, width: parseFloat(s.outlineWidth), ring: rgb(s.outlineColor),
+          behind: rgb(bg)};
+}"""
+
+
+def test_every_control_is_reached_by_tab_with_a_ring_of_3_to_1(live_server, browser):
+    page = open_page(browser, live_server, "/")
+    try:
+        shown = {t["what"] for t in page.evaluate(TARGETS)
+                 if not t["disabled"] and "modebar-btn" not in t["what"]}
+        reached, weak = set(), []
+        page.locator("body").focus()
+        for _ in range(120):
+            page.keyboard.press("Tab")
+            ring = page.evaluate(RING)
+            if ring is None:  # past the last control: the document itself
+                continue
+            reached.add(ring["id"])
+            ratio = contrast(ring["ring"], ring["behind"])
+            if ring["style"] == "none" or ring["width"] < 2 or ratio < 3:
+                weak.append((ring["id"], ring["style"], ring["width"], round(ratio, 2)))
+        missing = {s for s in shown if s not in reached}
+        assert not missing, f"never reached by Tab: {sorted(missing)}"
+        assert not weak, f"focus rings under 2 px or 3:1: {weak}"
+    finally:
+        page.context.close()
