@@ -274,3 +274,22 @@ def test_every_control_is_reached_by_tab_with_a_ring_of_3_to_1(live_server, brow
         assert not weak, f"focus rings under 2 px or 3:1: {weak}"
     finally:
         page.context.close()
+
+
+def test_reduced_motion_stills_the_page_but_not_the_race(live_server, browser):
+    page = open_page(browser, live_server, "/?epochs=300", reduced_motion="reduce")
+    try:
+        # a transition added to any element (as a later stylesheet might) is cancelled
+        page.add_style_tag(content=".btn, .plot-wrap { transition: all 2s; }")
+        moving = page.evaluate("""() => [...document.querySelectorAll('*')].filter((e) => {
+            const s = getComputedStyle(e);
+            return s.transitionDuration.split(',').some((d) => parseFloat(d) > 0)
+              || s.animationName !== 'none'; }).length""")
+        assert moving == 0
+        page.click("#btn-start")
+        page.wait_for_function(RUNNING, timeout=15_000)
+        first = page.evaluate("() => ({...window.__dp.state.counts})")
+        page.wait_for_function(
+            "(c) => Object.entries(c).some(([n, v]) => window.__dp.state.counts[n] > v)", arg=first)
+    finally:
+        page.context.close()
