@@ -51,7 +51,7 @@ ui.draw = createDraw({ surface: ui.surface, loss: ui.loss, data: ui.data, counte
 
 // Plotly's `responsive` follows the window only: a panel that changes size resizes its plots too.
 const resized = new ResizeObserver((entries) => {
-  for (const e of entries) for (const d of e.target.querySelectorAll(".js-plotly-plot")) window.Plotly.Plots.resize(d).catch(() => {});
+  for (const e of entries) for (const d of e.target.querySelectorAll(".js-plotly-plot")) window.Plotly?.Plots.resize(d).catch(() => {});
 });
 for (const w of document.querySelectorAll(".plot-wrap")) resized.observe(w);
 
@@ -114,3 +114,10 @@ if (ROOM) {
     if (!ui.classroom.represent(go)) go();
   });
 }
+
+// plotly.js (3.5 MB) last: the page and its controls work while it loads, and say so
+const plotly = document.createElement("script");
+plotly.src = $("plotly-src").href;
+plotly.onload = () => { document.body.classList.remove("loading-plots"); ui.draw.request(); };
+plotly.onerror = () => ui.notice.show(t("plots.failed"));
+document.head.append(plotly);

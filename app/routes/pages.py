@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from app.core.colors import RUN_COLORS
+from app.core.colors import RUN_COLORS, RUN_DASHES, RUN_SYMBOLS
 from app.core.schemas import DEFAULT_RUNS, form_bounds
 from app.routes.vendor import PLOTLY_URL, PLOTLY_VERSION
 from app.share.address import listens_only_here
@@ -19,7 +19,8 @@ def page_facts(settings: Any) -> dict[str, Any]:
     """What every page takes from the server instead of writing it again (its data block)."""
     # local_only: no phone can open a link to this server, so the page offers no QR code;
     # max_upload_mb: a bigger file is refused before it is sent (DESCENT_MAX_UPLOAD_MB)
-    return {"run_colors": list(RUN_COLORS),
+    return {"run_colors": list(RUN_COLORS), "run_dashes": list(RUN_DASHES),
+            "run_symbols": list(RUN_SYMBOLS),
             "default_runs": [run.model_dump(mode="json") for run in DEFAULT_RUNS],
             "local_only": listens_only_here(settings.host),
             "bounds": form_bounds(),  # the form's checks name the schema's ranges

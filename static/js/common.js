@@ -20,6 +20,8 @@ export const FACTS = readJson("page-facts");
 
 /** Okabe-Ito, colour-blind safe: one colour per run, the same in every view (app/core/colors.py). */
 export const RUN_COLORS = FACTS.run_colors;
+export const RUN_DASHES = FACTS.run_dashes;   // a run without colour: its dash pattern ...
+export const RUN_SYMBOLS = FACTS.run_symbols; // ... and its marker symbol
 
 /** Class colours for the data view (kept apart from the run colours). */
 export const CLASS_COLORS = ["#3B4CC0", "#B40426", "#2E7D32", "#6A3D9A", "#8C6D1F"];
@@ -58,10 +60,11 @@ export function fmtP(v, sig = 4) {
   return typeof v === "number" && v < 0 ? `(${s})` : s;
 }
 
+const INT = new Intl.NumberFormat("en-US"); // made once: toLocaleString builds one per call
 /** Integers with thousands separators: 2,417. */
 export function fmtInt(v) {
   if (v === null || v === undefined || !Number.isFinite(v)) return "—";
-  return Math.round(v).toLocaleString("en-US");
+  return INT.format(Math.round(v));
 }
 
 /** Fixed decimals (for angles, percentages). */

@@ -18,7 +18,6 @@ export function createDataView(root) {
   let dirty = false;
 
   let staticDrawn = false;
-  let nextAllowed = 0;
 
   function reset() {
     ds = null; dataTraces = []; pred = null; dirty = false; staticDrawn = false;
@@ -134,9 +133,7 @@ export function createDataView(root) {
 
   function flush(now) {
     if (!dirty || !ds || !window.Plotly) return false;
-    if (now < nextAllowed) return true;
     dirty = false;
-    const t0 = performance.now();
     const reg = ds.task === "regression";
     const [dataLayer, predLayer] = reg ? [lower, upper] : [upper, lower];
     if (!staticDrawn) {
@@ -144,7 +141,6 @@ export function createDataView(root) {
       staticDrawn = true;
     }
     Plotly.react(predLayer, predTraces(), layout(!reg, false), config(predLayer));
-    nextAllowed = now + Math.max(0, (performance.now() - t0) * 3 - 16);
     return false;
   }
 

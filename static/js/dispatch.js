@@ -2,7 +2,9 @@
 // handler updates the state and tells the widgets that own the data; drawing waits for the next
 // animation frame. The generation gate makes a late message of an older run harmless.
 
-import { $ } from "./common.js";
+import { $, fmtInt } from "./common.js";
+import { t } from "./i18n.js";
+import { announce } from "./announce.js";
 import { state, ROOM, readOnly, clearRuns, total, runIndex, configKey, thin } from "./state.js";
 import { errorText } from "./notice.js";
 
@@ -151,6 +153,7 @@ export function createDispatch(ui) {
   function runStatus(i, status, iteration) {
     const name = state.runs[i].name;
     state.statuses[name] = status;
+    if (status !== "running") announce(t("announce.run", { run: name, status: t(`status.${status}`), i: fmtInt(iteration) }));
     ui.counters.setStatus(i, status, iteration);
     ui.surface.setStatus(i, status, iteration);
     ui.loss.setStatus(i, status);

@@ -83,6 +83,10 @@ export const en = {
   "status.diverged": "diverged",
   "status.stopped": "stopped",
   "status.diverged_at": "✕ diverged at iteration {i}",
+  "announce.running": "The race is running.",
+  "announce.paused": "Paused.",
+  "announce.done": "The race has finished.",
+  "announce.run": "{run}: {status} at iteration {i}.",
 
   "cnt.title": "The race",
   "cnt.epoch": "epoch",
@@ -178,6 +182,10 @@ export const en = {
   "step.rule.adam": "Adam: a step per weight from running averages of the gradient",
   "step.angle": "angle between them {deg}°",
 
+  "help.name": "Help: {title}",
+  "plots.loading": "Loading plots…",
+  "plots.failed": "The plots could not be loaded: reload the page.",
+  "lang.group": "Language",
   "help.title.loop": "The training loop",
   "help.loop": "Every iteration is four steps on one batch. 1 Forward pass: inputs × weights + bias, through the activation function, give the output ŷ. 2 Loss: the loss function measures how far ŷ is from the targets. 3 Backward pass (backpropagation): partial derivatives and the chain rule give ∂L/∂w for every weight. 4 Update (gradient descent): new w = w − learning rate × ∂L/∂w. Repeat 1-4 until the training criterion is met.",
   "help.title.loss": "Which loss for which task",
@@ -365,6 +373,10 @@ export const ko = {
   "status.diverged": "발산",
   "status.stopped": "중지됨",
   "status.diverged_at": "✕ 이터레이션 {i}에서 발산",
+  "announce.running": "경주가 진행 중입니다.",
+  "announce.paused": "일시정지했습니다.",
+  "announce.done": "경주가 끝났습니다.",
+  "announce.run": "{run}: 이터레이션 {i}에서 {status}.",
 
   "cnt.title": "경주",
   "cnt.epoch": "에폭",
@@ -460,6 +472,10 @@ export const ko = {
   "step.rule.adam": "Adam: 기울기의 이동 평균으로 가중치마다 다른 보폭",
   "step.angle": "두 기울기 사이 각도 {deg}°",
 
+  "help.name": "도움말: {title}",
+  "plots.loading": "그래프를 불러오는 중…",
+  "plots.failed": "그래프를 불러오지 못했습니다. 페이지를 새로 고치세요.",
+  "lang.group": "언어",
   "help.title.loop": "신경망 학습 과정",
   "help.loop": "순전파 → 손실 계산 → 역전파 → 경사하강법 갱신. 이터레이션 한 번은 배치 하나에 대한 이 네 단계입니다. 1 순전파: 입력 × 가중치 + 편향을 활성화 함수에 통과시켜 출력 ŷ 를 얻습니다. 2 손실 계산: 손실함수가 ŷ 와 정답의 차이를 잽니다. 3 역전파: 편미분과 연쇄 법칙으로 가중치마다 ∂L/∂w 를 구합니다. 4 갱신 (경사하강법): 새 가중치 = 현재 가중치 − 학습률 × ∂L/∂w. 학습 기준을 만족할 때까지 1-4 를 반복합니다.",
   "help.title.loss": "과제별 손실함수",
@@ -604,6 +620,8 @@ export function applyI18n(root = document) {
   for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
   for (const el of root.querySelectorAll("[data-i18n-aria]")) el.setAttribute("aria-label", t(el.dataset.i18nAria));
   for (const el of root.querySelectorAll("[data-i18n-ph]")) el.placeholder = t(el.dataset.i18nPh);
+  // a help button is named after what it explains ("Help: Learning rate"), not "?"
+  for (const el of root.querySelectorAll("button[data-help]")) el.setAttribute("aria-label", t("help.name", { title: t(`help.title.${el.dataset.help}`) }));
   document.documentElement.lang = current;
 }
 

@@ -34,7 +34,6 @@ export function createSurface(root, { emptyEl, captionEl }) {
   let detail = null;    // the inspected run's latest detail
   let statuses = [];    // per run {status, iteration}
   let drawn = false;
-  let nextAllowed = 0;
   let dirtyOverlay = false;
   let dirtyBatch = false;
   let zInfo = null;     // the surface's loss levels (zLevels)
@@ -268,7 +267,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
     if (was !== status) dirtyOverlay = true;
   }
 
-  /** Apply buffered points; true if throttled with work left. */
+  /** Apply buffered points (draw.js decides how often); true while the batch surface waits. */
   function flush(now) {
     if (!surface || !window.Plotly) return false;
     if (!drawn) { redraw(); return false; }
@@ -285,8 +284,6 @@ export function createSurface(root, { emptyEl, captionEl }) {
     }
     const pendingAny = paths.some((p) => p.pending > 0);
     if (!pendingAny && !dirtyOverlay && !dirtyBatch) return false;
-    if (now < nextAllowed) return true;
-    const t0 = performance.now();
     if (pendingAny) {
       const is3 = three();
       const upd = { x: [], y: [] }, idx = [], maxp = { x: [], y: [] };
@@ -309,8 +306,6 @@ export function createSurface(root, { emptyEl, captionEl }) {
     }
     if (dirtyOverlay) overlay(); else if (surface.kind !== "exact") caption();
     if (dirtyBatch && now - batchShownAt > BATCH_REFRESH_MS) drawBatch(now);
-    const dt = performance.now() - t0;
-    nextAllowed = now + Math.max(0, dt * 3 - 16); // at most about a third of the time
     return dirtyBatch;
   }
 

@@ -3,11 +3,13 @@
 
 import { t, lang, setLang } from "./i18n.js";
 import { $ } from "./common.js";
+import { announce } from "./announce.js";
 import { state, ROOM, readOnly, clearRuns, total } from "./state.js";
 
 export function createViews(ui) {
   /** The status of the whole page: the body's data-status, the buttons and the badge. */
   function setStatus(s) {
+    if (s !== state.status && ["running", "paused", "done"].includes(s) && !state.replay) announce(t(`announce.${s}`));
     state.status = s;
     document.body.dataset.status = s;
     ui.controls.setStatus(s);

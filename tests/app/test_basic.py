@@ -81,8 +81,8 @@ def test_index_is_html_with_plotly_and_main_module(client):
     assert response.headers["content-type"].startswith("text/html")
     html = response.text
     assert "<title>Descent Playground</title>" in html
-    assert '<div id="app"' in html
-    assert '<script defer src="/static/vendor/plotly.min.js?v=' in html
+    assert '<main id="app"' in html
+    assert '<link rel="preload" id="plotly-src" href="/static/vendor/plotly.min.js?v=' in html
     assert '<script type="module" src="/static/main.js"></script>' in html
     assert "cdn" not in html.lower()
     assert "<script>" not in html  # no inline scripts
