@@ -13,6 +13,7 @@ app/export/validate.py checks such a file before the page replays it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -122,6 +123,9 @@ def compute(config: TrainConfig, iterations: Mapping[str, int] | None = None,
         while len(run.points) < cuts[name] and race.advance(run) is not None:
             pass
     race.stop()  # runs cut before their end: status "stopped", as after Stop on the page
+    if race.refit_due():  # the plane of the paths, as the page ends up showing it
+        with contextlib.suppress(ValueError):  # paths that never left the start: random slice
+            race.reproject("pca", auto=True)
     return {
         "format": FORMAT,
         "config": config.model_dump(),

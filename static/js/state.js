@@ -19,7 +19,7 @@ export const state = {
   predictions: {},      // per run [[iteration, prediction]] from its details
   cursor: null,         // the timeline's iteration (null = live)
   inspected: null, batchSurface: false, config: null, model: null, dataset: null, initialLoss: null,
-  surfaceKind: null, lrLimit: null,
+  surfaceKind: null, plane: null, lrLimit: null,
   viewer: ROOM, room: null, ended: false, // a viewer: its room, ended by the presenter
   replay: false,        // a saved run is on screen
   thinned: false,       // some history arrived thinned (a late joiner of a long run)
@@ -32,7 +32,7 @@ export const readOnly = () => ROOM || state.replay; // a viewer, or a saved run:
 /** Forget the runs on screen. */
 export function clearRuns(runs = []) {
   Object.assign(state, { runs, counts: {}, statuses: {}, iterations: {}, details: {}, points: {}, predictions: {},
-    cursor: null, surfaceKind: null, lrLimit: null, thinned: false });
+    cursor: null, surfaceKind: null, plane: null, lrLimit: null, thinned: false });
   for (const r of runs) {
     state.counts[r.name] = 0; state.statuses[r.name] = "running"; state.iterations[r.name] = 0; state.points[r.name] = [];
   }
