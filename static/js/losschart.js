@@ -7,7 +7,7 @@ import { t, tOr } from "./i18n.js";
 import { runColor, INK, GRID, FONT, plotFont, isFiniteNum, lastLE, plotConfig, plotLayout } from "./common.js";
 import { pixels, measure, boxAt, place } from "./labels.js";
 
-const NUDGES = [0, -1, 1, -2, 2, -3, 3, -4, 4]; // an end label's shifts up or down, in steps of 0.6 × its size
+const NUDGES = [0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, 6]; // an end label's shifts up or down, in steps of 0.6 × its size
 
 export function createLossChart(div) {
   let runs = [];   // [{name, color, ipe}]

@@ -56,7 +56,9 @@ def test_labels_never_overlap_in_the_default_race(live_server, page, screenshot_
     assert page.console_errors == []
 
 
-@pytest.mark.parametrize("lr", ["1.5", "1.1"])
+# 1.0: just past the lr limit 2/λ_max = 0.986, SGD diverges near the minimum and the arrows;
+# 5: every run diverges at once, their end labels meet at the loss chart's top.
+@pytest.mark.parametrize("lr", ["1.0", "5"])
 def test_labels_never_overlap_when_runs_diverge(live_server, page, screenshot_dir, lr):
     page.goto(live_server + f"/?autoplay=1&lr={lr}")
     page.wait_for_function(
