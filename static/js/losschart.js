@@ -22,11 +22,12 @@ export function createLossChart(div) {
   let cursor = null;  // the timeline's iteration (null = live: no marker)
   let dirtyCursor = false;
   let shown = [];     // each run's end label as drawn: {x, y} in data, or null (left out)
+  let listening = false; // for the plot's resizes (which move the labels' points on screen)
 
   const diverged = new Set();
 
   function reset() {
-    runs = []; data = []; drawn = false; diverged.clear(); maxFull = 0; cursor = null;
+    runs = []; data = []; drawn = false; diverged.clear(); maxFull = 0; cursor = null; listening = false;
     if (window.Plotly) Plotly.purge(div);
   }
 
@@ -141,6 +142,10 @@ export function createLossChart(div) {
     shown = runs.map((_, i) => { const h = headXY(i); return h.x.length ? { x: h.x[0], y: h.y[0] } : null; });
     fitY(true);
     dirtyHeads = false;
+    if (!listening && div.on) {
+      listening = true;
+      div.on("plotly_relayout", (e) => { if (e && e.autosize && drawn) settle(); });
+    }
     settle();
   }
 

@@ -45,6 +45,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
   let arrows = {};      // the −∇L and −∇L_B arrows' tips, for their labels
   let placed = {};      // each label's last textposition (kept while it stays clear)
   let drawnLabels = ""; // the labels as last drawn (arrange's result, as text)
+  let listening = false; // for the plot's resizes (which move the labels' points on screen)
 
   const three = () => view === "3d";
   // Foreground trace order: [3-D only: surface, batch surface], per run (path, head), start,
@@ -59,7 +60,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
 
   function reset() {
     runs = []; paths = []; surface = null; batchZ = null; detail = null; statuses = []; cursor = null; arrows = {}; placed = {};
-    drawn = false; dirtyOverlay = false; dirtyBatch = false;
+    drawn = false; dirtyOverlay = false; dirtyBatch = false; listening = false;
     if (window.Plotly) { Plotly.purge(bg); Plotly.purge(fg); }
     emptyEl.hidden = false;
     captionEl.textContent = "";
@@ -285,6 +286,10 @@ export function createSurface(root, { emptyEl, captionEl }) {
     if (three()) Plotly.purge(bg); else Plotly.react(bg, backgroundTraces(), layoutBg(), plotConfig());
     Plotly.react(fg, foregroundTraces(), layoutFg(), plotConfig([bg, fg], "descent-surface"));
     drawn = true;
+    if (!listening && fg.on) { // a resized plot: its labels placed again for their new pixels
+      listening = true;
+      fg.on("plotly_relayout", (e) => { if (e && e.autosize && drawn && surface) overlay(); });
+    }
     overlay();
   }
 

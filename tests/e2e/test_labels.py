@@ -53,6 +53,14 @@ def test_labels_never_overlap_in_the_default_race(live_server, page, screenshot_
     assert_clear(page, "at the end")
     assert "SGD" in labels(page, "#loss-plot")
     page.screenshot(path=screenshot_dir / "labels-default-done.png")
+    # a projector's resolution: the plots shrink, their labels are placed again
+    surface_width = page.evaluate("() => window.__dp.plots.surface._fullLayout.width")
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.wait_for_function("(w) => window.__dp.plots.surface._fullLayout.width < w",
+                           arg=surface_width)
+    page.wait_for_timeout(400)
+    assert_clear(page, "after a resize to 1280x720")
+    page.screenshot(path=screenshot_dir / "labels-default-done-1280.png")
     assert page.console_errors == []
 
 
