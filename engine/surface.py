@@ -82,6 +82,17 @@ class Surface:
         )
 
     @property
+    def marked_minimum(self) -> tuple[float, float] | None:
+        """The minimum worth marking: exact MSE's least-squares one, or the lowest grid point
+        only if it lies inside the grid (on the edge the loss goes on falling past the view)."""
+        if self.minimum is None or self.lambda_max is not None:
+            return self.minimum
+        x, y = self.minimum
+        inside = min(self.x[0], self.x[-1]) < x < max(self.x[0], self.x[-1]) and (
+            min(self.y[0], self.y[-1]) < y < max(self.y[0], self.y[-1]))
+        return self.minimum if inside else None
+
+    @property
     def n_params(self) -> int:
         """Number of model parameters the plane lives in."""
         return int(self.center.shape[0])

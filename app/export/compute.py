@@ -14,6 +14,7 @@ step panel of an iteration with `detail_at`: the run recomputed up to it and ope
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -129,6 +130,9 @@ def run_race(config: TrainConfig, iterations: Mapping[str, int] | None = None,
 def document(race: Race) -> dict[str, Any]:
     """The race as the JSON export (runs cut before their end stopped, as after Stop)."""
     race.stop()
+    if race.refit_due():  # the plane of the paths, as the page ends up showing it
+        with contextlib.suppress(ValueError):  # paths that never left the start: random slice
+            race.reproject("pca", auto=True)
     return {
         "format": FORMAT,
         "config": race.config.model_dump(),

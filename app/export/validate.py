@@ -114,6 +114,7 @@ class SavedSurface(_Saved):
     lambda_max: Num | None
     lr_limit: Num | None
     residual: SavedResidual | None
+    plane: Literal["pca", "random"] | None = None  # projected: the plane asked for
 
 
 class SavedPoint(_Saved):

@@ -125,6 +125,11 @@ class Pacer:
         if race is not session.race:
             return  # a new start replaced this race while the slice ran
         self.pending.add(points, t)
+        if race.refit_due():  # the points so far go out on the old plane, the new one moves them
+            await self.flush_frame(race)
+            await session.refit(race)
+            if race is not session.race:
+                return
         now = time.monotonic()
         if session.paused or race.finished or now - self.last_frame >= FRAME_EVERY:
             await self.flush_frame(race)
@@ -178,6 +183,8 @@ class Pacer:
 
     async def finish(self, race: Race) -> None:
         await self.flush_frame(race)
+        if race.refit_due():  # stopped: the plane fitted to every point, before `done`
+            await self.session.refit(race)
         await self.session.send(race.done_message())
         log.info("race %s done", race.generation)
 

@@ -8,6 +8,7 @@ The engine does the maths; this module only reads its Steps and says them in JSO
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,6 +39,17 @@ PROJECTED_GRID = 31
 #: each run is thinned to every other point, and the timeline and late joiners say so.
 POINT_BYTES = 400
 DEFAULT_LIMITS = Settings()
+#: A projected surface starts on a random slice (there are no paths yet) and moves to the plane
+#: of the paths (PCA) once the leading run has made this many iterations; the plane is fitted
+#: again each time that count doubles and once more when the race ends, so the paths keep
+#: filling the view as they grow (a teacher's "random" choice stops this).
+AUTO_FIT_FIRST = 8
+#: Points whose loss climbed past this many times the start's, or that lie further from the
+#: start than FIT_DISTANCE_FACTOR times its length (at least 1), are left out of the fit (still
+#: drawn): a run on its way to diverging would stretch the plane until the others are a dot.
+#: (A clipped loss, as in cross-entropy, can stay small while the weights blow up.)
+FIT_LOSS_FACTOR = 10.0
+FIT_DISTANCE_FACTOR = 100.0
 
 
 class TooManyIterations(ValueError):
@@ -156,6 +168,9 @@ class Race:
         self.kept = 0
         self.start = self.model.get_params()
         self.initial_loss = self.problem.loss_at(self.start)
+        self.plane = "pca"  # projected: the plane asked for ("pca" follows the paths, or "random")
+        self.fitted_at = 0  # the leading run's iteration when the plane was last fitted to them
+        self.plane_lock = threading.Lock()
         self.surface = self._make_surface()
 
     # -- the surface -----------------------------------------------------------------------
@@ -164,11 +179,25 @@ class Race:
             return exact_surface(self.model, self.config.loss, self.data.X, self.data.y,
                                  grid=SURFACE_GRID, start=self.start)
         return projected_surface(self.model, self.config.loss, self.data.X, self.data.y,
-                                 grid=PROJECTED_GRID, method="random", seed=self.config.seed)
+                                 grid=PROJECTED_GRID, method="random", seed=self.config.seed,
+                                 center=self.start)
 
     @property
     def exact(self) -> bool:
         return self.surface.kind == "exact"
+
+    def leading_iteration(self) -> int:
+        """The iteration of the run furthest along (0 before the first step)."""
+        return max((run.last.iteration for run in self.runs.values() if run.last), default=0)
+
+    def refit_due(self) -> bool:
+        """Whether the plane should be fitted to the paths again now (see AUTO_FIT_FIRST)."""
+        if self.exact or self.plane != "pca":
+            return False
+        lead = self.leading_iteration()
+        if lead <= self.fitted_at:
+            return False
+        return lead >= max(AUTO_FIT_FIRST, 2 * self.fitted_at) or self.finished
 
     # -- advancing -------------------------------------------------------------------------
     @property
@@ -287,43 +316,74 @@ class Race:
             "labels": list(s.labels),
             "start": _clean(start_xy),
             "start_loss": self.initial_loss if math.isfinite(self.initial_loss) else None,
-            "minimum": None if s.minimum is None else _clean(s.minimum),
-            "minimum_loss": s.minimum_loss,
+            "minimum": None if s.marked_minimum is None else _clean(s.marked_minimum),
+            "minimum_loss": None if s.marked_minimum is None else s.minimum_loss,
             "lambda_max": s.lambda_max,
             "lr_limit": lr_limit,
             "residual": self.residual_summary(),
+            "plane": None if self.exact else self.plane,
         }
 
     def residual_summary(self) -> dict[str, float] | None:
         """Mean and max residual share over every point drawn so far (projected only)."""
         return None if self.exact else self.residuals.summary()
 
-    def reproject(self, method: str) -> dict[str, Any]:
-        """A new projected plane (PCA of the paths so far, or random) and every point on it."""
-        if self.exact:
-            raise ValueError("this surface is exact (two parameters): there is nothing to project")
-        paths = {name: np.array(run.param_rows) for name, run in self.runs.items() if run.points}
-        if method == "pca" and not paths:
-            raise ValueError("the PCA plane needs the paths: start the runs first")
-        seed = self.config.seed + 1 if method == "random" else self.config.seed
+    def reproject(self, method: str, auto: bool = False) -> dict[str, Any] | None:
+        """A new projected plane (PCA of the paths so far, or the random slice) and every point
+        on it; `auto` is the race's own refit, None if a teacher's choice made it moot."""
+        with self.plane_lock:  # the pacer's refit and a teacher's choice, one after the other
+            if self.exact:
+                raise ValueError(
+                    "this surface is exact (two parameters): there is nothing to project")
+            if auto and not self.refit_due():
+                return None
+            if not auto:
+                self.plane = method
+            return self._reproject(method)
+
+    def _reproject(self, method: str) -> dict[str, Any]:
+        fit = self._fit_paths()
+        if method == "pca":
+            self.fitted_at = self.leading_iteration()  # also when it fails: not again every tick
+            if not fit:
+                raise ValueError("the PCA plane needs the paths: start the runs first")
         self.surface = projected_surface(
             self.model, self.config.loss, self.data.X, self.data.y,
-            paths=paths or None, grid=PROJECTED_GRID, method=method, seed=seed,
+            paths=fit if method == "pca" else None, grid=PROJECTED_GRID, method=method,
+            seed=self.config.seed, center=self.start,
         )
         self.residuals = Residuals()
-        coords: dict[str, list] = {}
-        for name in paths:  # the surface has projected every point of the paths
-            run = self.runs[name]
-            xy, shares = self.surface.paths[name], self.surface.residual["per_path"][name]
-            for point, (x, y), share in zip(run.points, xy.tolist(), shares.tolist(),
-                                            strict=True):
-                point["xy"], point["residual"] = [x, y], share
-                self.residuals.add(share)
+        coords: dict[str, dict] = {}
+        for name, run in self.runs.items():
+            if not run.points:
+                continue
+            rows = np.array(run.param_rows)
+            ok = np.all(np.isfinite(rows), axis=1)
+            xy, shares = np.full((len(rows), 2), np.nan), np.full(len(rows), np.nan)
+            if ok.any():
+                xy[ok], shares[ok] = self.surface.project(rows[ok])
+            for point, where, share in zip(run.points, _clean(xy), _clean(shares), strict=True):
+                point["xy"], point["residual"] = where, share
+                if share is not None:
+                    self.residuals.add(share)
             coords[name] = {"xy": _clean(xy), "residual": _clean(shares),
                             "iterations": [p["iteration"] for p in run.points]}
         message = self.surface_message()
         message["paths"] = coords
         return message
+
+    def _fit_paths(self) -> dict[str, np.ndarray]:
+        """Each run's points the plane is fitted to: finite, and not on the way to diverging."""
+        limit = FIT_LOSS_FACTOR * self.initial_loss if math.isfinite(self.initial_loss) else 0
+        far = FIT_DISTANCE_FACTOR * max(float(np.linalg.norm(self.start)), 1.0)
+        fit = {}
+        for name, run in self.runs.items():
+            rows = [row for point, row in zip(run.points, run.param_rows, strict=True)
+                    if point["loss"] is not None and point["loss"] <= limit  # not NaN either
+                    and np.all(np.abs(row - self.start) < far)]  # nor inf
+            if rows:
+                fit[name] = np.array(rows)
+        return fit
 
     def frame_message(self, points: dict[str, list[dict[str, Any]]], t: float) -> dict[str, Any]:
         return {"type": "frame", "generation": self.generation, "t": t, "runs": points}

@@ -182,10 +182,26 @@ class Session:
         finally:
             self.paused = was_paused
         if race is self.race:
-            await self.send(message)
-            self.pacer.detail_sent = {}  # the arrows, on the new plane
-            await self.pacer.send_details(race)
+            await self.show_plane(race, message)
         self.poke()
+
+    async def refit(self, race: Race) -> None:
+        """The race's own fit of the plane to the paths (Race.refit_due), sent by the pacer.
+
+        Paths that cannot span a plane yet (they never left the start) keep the current one.
+        """
+        try:
+            message = await anyio.to_thread.run_sync(race.reproject, "pca", True)
+        except ValueError:
+            return
+        if message is not None and race is self.race:
+            await self.show_plane(race, message)
+
+    async def show_plane(self, race: Race, message: dict[str, Any]) -> None:
+        """Send a new plane's surface, and the details again, their arrows on it."""
+        await self.send(message)
+        self.pacer.detail_sent = {}
+        await self.pacer.send_details(race)
 
     def state_message(self) -> dict[str, Any]:
         return {"type": "state", "paused": self.paused, "speed": self.speed,

@@ -228,8 +228,8 @@ class Room:
         if self.started is not None:
             generation = self.started.get("generation")
             out.append(encode(self.started))
-            if self.surface is not None:
-                out.append(encode(self.surface))
+            if self.surface is not None:  # its paths (a refitted plane's) come after the frames
+                out.append(encode({k: v for k, v in self.surface.items() if k != "paths"}))
             batch: dict[str, list[str]] = {}
             count = size = 0
             for name, pts in self.points.items():
@@ -241,6 +241,9 @@ class Room:
                         batch, count, size = {}, 0, 0
             if batch:
                 out.append(frame_text(generation, time.time(), batch, self.thinned))
+            if self.surface is not None and "paths" in self.surface:
+                # a refitted plane: again after the frames, whose points it moves onto itself
+                out.append(encode(self.surface))
             out.extend(self.details.values())
             if self.done is not None:
                 out.append(self.done)

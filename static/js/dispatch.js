@@ -49,6 +49,7 @@ export function createDispatch(ui) {
       state.received.surface += 1;
       if (!current(msg)) return;
       state.surfaceKind = msg.kind;
+      state.plane = msg.plane || null;
       state.lrLimit = msg.lr_limit ?? null;
       ui.controls.setLrLimit(state.lrLimit);
       if (!state.asked) ui.actions.settle(); // an unpaused start's race exists from here on

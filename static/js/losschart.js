@@ -5,8 +5,9 @@
 
 import { t, tOr } from "./i18n.js";
 import { runColor, INK, GRID, FONT, plotFont, isFiniteNum, lastLE, plotConfig, plotLayout } from "./common.js";
+import { pixels, measure, boxAt, place } from "./labels.js";
 
-const POSITIONS = ["middle right", "top right", "bottom right", "middle right", "top right", "bottom right"];
+const NUDGES = [0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, 6]; // an end label's shifts up or down, in steps of 0.6 × its size
 
 export function createLossChart(div) {
   let runs = [];   // [{name, color, ipe}]
@@ -19,11 +20,13 @@ export function createLossChart(div) {
   let maxFull = 0;    // the largest full-data loss received (kept as points arrive)
   let cursor = null;  // the timeline's iteration (null = live: no marker)
   let dirtyCursor = false;
+  let shown = [];     // each run's end label as drawn: {x, y} in data, or null (left out)
+  let listening = false; // for the plot's resizes (which move the labels' points on screen)
 
   const diverged = new Set();
 
   function reset() {
-    runs = []; data = []; drawn = false; diverged.clear(); maxFull = 0; cursor = null;
+    runs = []; data = []; drawn = false; diverged.clear(); maxFull = 0; cursor = null; listening = false;
     if (window.Plotly) Plotly.purge(div);
   }
 
@@ -70,11 +73,41 @@ export function createLossChart(div) {
       out.push({ type: "scatter", mode: "lines", name, x: xs(d), y: d.l.slice(), customdata: custom(d),
         line: { color: r.color, width: 3.5 }, hovertemplate: hv(name, t("loss.full")), showlegend: false });
       const h = headXY(i);
-      out.push({ type: "scatter", mode: "text", x: h.x, y: h.y, customdata: [], text: headLabel(i), textposition: POSITIONS[i],
+      out.push({ type: "scatter", mode: "text", x: h.x, y: h.y, customdata: [], text: headLabel(i), textposition: "middle right",
         textfont: { color: r.color, size: plotFont(), family: FONT, weight: 700 }, hoverinfo: "skip", showlegend: false, cliponaxis: false });
       d.from = d.it.length;
     });
     return out;
+  }
+
+  /** Each run's end label: beside the end of its curve, nudged up or down clear of the labels
+   *  before it, or null where there is no room (the run cards still name the run). */
+  function placeHeads() {
+    const heads = runs.map((_, i) => headXY(i));
+    const at = (h) => (h.x.length ? { x: h.x[0], y: h.y[0] } : null);
+    const px = pixels(div);
+    if (!px) return heads.map(at);
+    const size = plotFont(), step = 0.6 * size;
+    const labels = heads.map((h, i) => {
+      if (!h.x.length) return { boxes: [] };
+      const x = px.x(h.x[0]), y = px.y(h.y[0]), { w } = measure(headLabel(i), size);
+      return { y, boxes: NUDGES.map((k) => boxAt("middle right", x, y + k * step, 0, size, w)) };
+    });
+    const b = px.plot;
+    const chosen = place(labels, { x0: b.x0, y0: b.y0 - 6, x1: px.width, y1: b.y1 + 6 });
+    return heads.map((h, i) => (!h.x.length ? null : chosen[i] < 0 ? { x: h.x[0], y: null }
+      : chosen[i] === 0 ? at(h) : { x: h.x[0], y: px.toY(labels[i].y + NUDGES[chosen[i]] * step) }));
+  }
+  const headIdx = () => runs.map((_, i) => 3 * i + 2);
+
+  /** Place the end labels again for the axes as drawn now; redraw them only if they moved. */
+  function settle() {
+    const want = placeHeads(), px = pixels(div);
+    const near = (a, b) => a === b || (a !== null && b !== null && Math.abs(px.y(a) - px.y(b)) < 1);
+    const same = (a, b) => (!a && !b) || (a && b && a.x === b.x && near(a.y, b.y));
+    if (!px || want.every((w, i) => same(w, shown[i]))) return;
+    Plotly.restyle(div, { x: want.map((w) => (w ? [w.x] : [])), y: want.map((w) => (w ? [w.y] : [])) }, headIdx());
+    shown = want;
   }
 
   function shapes() {
@@ -105,8 +138,14 @@ export function createLossChart(div) {
     Plotly.react(div, traces(), layout(), plotConfig([div], "descent-loss"));
     dirtyCursor = false;
     drawn = true;
+    shown = runs.map((_, i) => { const h = headXY(i); return h.x.length ? { x: h.x[0], y: h.y[0] } : null; });
     fitY(true);
     dirtyHeads = false;
+    if (!listening && div.on) {
+      listening = true;
+      div.on("plotly_relayout", (e) => { if (e && e.autosize && drawn) settle(); });
+    }
+    settle();
   }
 
   function push(i, points) {
@@ -152,24 +191,30 @@ export function createLossChart(div) {
         upd.x.push(xx, xx.slice()); upd.y.push(d.bl.slice(from), d.l.slice(from)); upd.customdata.push(cd, cd.slice());
         idx.push(3 * i, 3 * i + 1);
         for (const k of ["x", "y", "customdata"]) maxp[k].push(-1, -1);
-        const h = headXY(i);
-        upd.x.push(h.x); upd.y.push(h.y); upd.customdata.push([]);
-        idx.push(3 * i + 2);
-        maxp.x.push(1); maxp.y.push(1); maxp.customdata.push(1);
         d.from = d.it.length;
       });
+      // every end label, placed for the axes as last drawn (one run's may move for another's)
+      const spots = placeHeads();
+      spots.forEach((s, i) => {
+        if (!s) return;
+        upd.x.push([s.x]); upd.y.push([s.y]); upd.customdata.push([]);
+        idx.push(3 * i + 2);
+        maxp.x.push(1); maxp.y.push(1); maxp.customdata.push(1);
+      });
       Plotly.extendTraces(div, upd, idx, maxp);
+      shown = spots;
       fitY(false);
     }
     if (dirtyHeads) relabelHeads();
+    else if (pending) settle(); // the axes may have grown: a nudged label follows
     return false;
   }
 
   function relabelHeads() {
     dirtyHeads = false;
     if (!runs.length) return;
-    const idx = runs.map((_, i) => 3 * i + 2);
-    Plotly.restyle(div, { text: runs.map((r, i) => headLabel(i)) }, idx);
+    Plotly.restyle(div, { text: runs.map((r, i) => headLabel(i)) }, headIdx());
+    settle();
   }
 
   function headLabel(i) {
@@ -189,6 +234,7 @@ export function createLossChart(div) {
     if (!drawn || !window.Plotly) return;
     Plotly.relayout(div, { "yaxis.type": on ? "log" : "linear", "yaxis.autorange": true });
     if (!on) { yTop = 0; fitY(true); }
+    settle();
   }
   function relabel() { if (runs.length) build(); }
 

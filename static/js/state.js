@@ -20,7 +20,7 @@ export const state = {
   cursor: null,         // the timeline's iteration (null = live)
   picked: false,        // the user chose the inspected run; else it follows a run still moving
   inspected: null, batchSurface: false, config: null, model: null, dataset: null, initialLoss: null,
-  surfaceKind: null, lrLimit: null,
+  surfaceKind: null, plane: null, lrLimit: null,
   viewer: ROOM, room: null, ended: false, // a viewer: its room, ended by the presenter
   presenter: null, missing: false, // a viewer: the presenter's news (live, away, left); no such room
   resuming: false,      // the server resumed this room's race: its `state` says how it goes on
@@ -35,7 +35,7 @@ export const readOnly = () => ROOM || state.replay; // a viewer, or a saved run:
 /** Forget the runs on screen. */
 export function clearRuns(runs = []) {
   Object.assign(state, { runs, counts: {}, statuses: {}, iterations: {}, details: {}, points: {}, predictions: {},
-    cursor: null, surfaceKind: null, lrLimit: null, thinned: false });
+    cursor: null, surfaceKind: null, plane: null, lrLimit: null, thinned: false });
   for (const r of runs) {
     state.counts[r.name] = 0; state.statuses[r.name] = "running"; state.iterations[r.name] = 0; state.points[r.name] = [];
   }

@@ -11,6 +11,7 @@
 import { t, tOr } from "./i18n.js";
 import { runColor, fmt, INK, MUTED, FONT, plotFont, isFiniteNum, lastLE, plotConfig, plotLayout, stackedLayers } from "./common.js";
 import { ranges, clampTo, zLevels, displayZ, colorbar, zAt, gridValue, minimumLabelPosition, captionText } from "./surfacegrid.js";
+import { pixels, measure, boxAt, place, AROUND } from "./labels.js";
 
 const MAX_PATH = 3000; // points per drawn path: the latest ones (the loss chart keeps everything)
 const POSITIONS = ["top right", "bottom right", "top left", "bottom left", "middle right", "middle left"];
@@ -20,6 +21,7 @@ const SCALE_3D = [[0, "#dde2e8"], [0.5, "#b7c0ca"], [1, "#7d8793"]]; // no white
 const BATCH_SCALE = [[0, "#6a3d9a"], [1, "#6a3d9a"]];
 const margin = () => ({ l: 58, r: 36 + 3.4 * plotFont(), t: 10, b: 44, autoexpand: false }); // room for the colour bar
 const BATCH_REFRESH_MS = 700;
+const MARK = { start: 14, minimum: 20, head: 13, arrow: 16 }; // 2-D marker diameters (px)
 
 export function createSurface(root, { emptyEl, captionEl }) {
   const [bg, fg] = stackedLayers(root, "layer layer-bg", "layer layer-fg");
@@ -39,6 +41,10 @@ export function createSurface(root, { emptyEl, captionEl }) {
   let zInfo = null;     // the surface's loss levels (zLevels)
   let cursor = null;    // timeline: show every path up to this iteration (null = live)
   let dirtyCursor = false;
+  let arrows = {};      // the −∇L and −∇L_B arrows' tips, for their labels
+  let placed = {};      // each label's last textposition (kept while it stays clear)
+  let drawnLabels = ""; // the labels as last drawn (arrange's result, as text)
+  let listening = false; // for the plot's resizes (which move the labels' points on screen)
 
   const three = () => view === "3d";
   // Foreground trace order: [3-D only: surface, batch surface], per run (path, head), start,
@@ -52,8 +58,8 @@ export function createSurface(root, { emptyEl, captionEl }) {
   const tArrowBatch = () => tStart() + 4;
 
   function reset() {
-    runs = []; paths = []; surface = null; batchZ = null; detail = null; statuses = []; cursor = null;
-    drawn = false; dirtyOverlay = false; dirtyBatch = false;
+    runs = []; paths = []; surface = null; batchZ = null; detail = null; statuses = []; cursor = null; arrows = {}; placed = {};
+    drawn = false; dirtyOverlay = false; dirtyBatch = false; listening = false;
     if (window.Plotly) { Plotly.purge(bg); Plotly.purge(fg); }
     emptyEl.hidden = false;
     captionEl.textContent = "";
@@ -123,6 +129,54 @@ export function createSurface(root, { emptyEl, captionEl }) {
     return `${top ? "bottom" : "top"} ${right ? "left" : "right"}`;
   }
 
+  /** "minimum" for the exact least-squares one; otherwise the lowest point of the grid. */
+  function minimumText() { return t(surface.kind === "exact" && surface.lambda_max ? "surface.minimum" : "surface.lowest"); }
+
+  /** Every label's text and textposition, by key; in 2-D placed so that no two overlap: in
+   *  order of importance, each takes the first clear place around its point, else is left out. */
+  function arrange(heads) {
+    const px = !three() && pixels(fg);
+    const labels = [{ key: "start", xy: surface.start, text: t("surface.start"), size: plotFont(-1), marker: MARK.start,
+      prefs: ["middle left", "top left", "bottom left"] }];
+    for (const k of ["full", "batch"]) {
+      const a = arrows[k];
+      if (a) labels.push({ key: k, xy: a.tip, text: a.label, size: plotFont(), marker: MARK.arrow, prefs: [px ? beyond(px, a) : "top center"] });
+    }
+    if (surface.minimum) labels.push({ key: "minimum", xy: surface.minimum, text: minimumText(), size: plotFont(-1),
+      marker: MARK.minimum, prefs: [minimumLabelPosition(surface)] });
+    const order = heads.map((_, i) => i).sort((a, b) => isDiverged(b) - isDiverged(a)); // diverged first
+    for (const i of order) labels.push({ key: `h${i}`, xy: [heads[i].x, heads[i].y], text: headText(i), size: plotFont(2),
+      marker: MARK.head, prefs: [headPosition(i, heads[i])] });
+    const out = {};
+    if (!px) { for (const l of labels) out[l.key] = { text: l.text, pos: l.prefs[0] }; return out; }
+    const xy = (l) => [px.x(l.xy[0]), px.y(l.xy[1])];
+    const candidates = labels.map((l) => {
+      const [x, y] = xy(l), { w } = measure(l.text, l.size);
+      const pos = [...new Set([placed[l.key], ...l.prefs, ...AROUND].filter(Boolean))];
+      return { pos, boxes: pos.map((p) => boxAt(p, x, y, l.marker, l.size, w)) };
+    });
+    // the start and minimum markers stay uncovered (their boxes shrunk by the gap place() adds)
+    const taken = labels.filter((l) => l.key === "start" || l.key === "minimum").map((l) => {
+      const [x, y] = xy(l), r = Math.max(1, l.marker / 2 - 6);
+      return { x0: x - r, y0: y - r, x1: x + r, y1: y + r };
+    });
+    const b = px.plot, slack = 6;
+    const chosen = place(candidates, { x0: b.x0 - slack, y0: b.y0 - slack, x1: b.x1 + slack, y1: b.y1 + slack }, taken);
+    labels.forEach((l, k) => {
+      const c = chosen[k];
+      out[l.key] = c < 0 ? { text: "", pos: l.prefs[0] } : { text: l.text, pos: candidates[k].pos[c] };
+      if (c >= 0) placed[l.key] = candidates[k].pos[c];
+    });
+    return out;
+  }
+  /** The place just beyond an arrow's tip, on screen. */
+  function beyond(px, a) {
+    const dx = px.x(a.tip[0]) - px.x(a.from[0]), dy = px.y(a.tip[1]) - px.y(a.from[1]), n = Math.hypot(dx, dy) || 1;
+    const pos = `${dy / n < -0.4 ? "top" : dy / n > 0.4 ? "bottom" : "middle"} ${dx / n > 0.4 ? "right" : dx / n < -0.4 ? "left" : "center"}`;
+    return pos === "middle center" ? "top center" : pos;
+  }
+  const isDiverged = (i) => (statuses[i] && statuses[i].status === "diverged" ? 1 : 0);
+
   // ---- figures
   function backgroundTraces() {
     return [
@@ -176,7 +230,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
       t("surface.start"), "middle left"));
     const zMin = is3 ? lifted(isFiniteNum(surface.minimum_loss) ? surface.minimum_loss : zInfo.lo) : undefined;
     traces.push(marker(surface.minimum || [null, null], zMin,
-      { symbol: is3 ? "diamond" : "x-thin", size: is3 ? 6 : 20, color: INK, line: { color: INK, width: 4 } }, t("surface.minimum"), minimumLabelPosition(surface)));
+      { symbol: is3 ? "diamond" : "x-thin", size: is3 ? 6 : MARK.minimum, color: INK, line: { color: INK, width: 4 } }, minimumText(), minimumLabelPosition(surface)));
     // ghost (3-D: the batch loss above/below the surface) and the two arrows, filled by overlay()
     traces.push({ type: sc, mode: "markers+text", x: [], y: [], ...(is3 ? { z: [] } : { cliponaxis: false }), text: [],
       marker: { symbol: is3 ? "diamond-open" : "circle-open", size: is3 ? 8 : 22, color: MUTED, line: { width: 2, color: MUTED } },
@@ -231,6 +285,10 @@ export function createSurface(root, { emptyEl, captionEl }) {
     if (three()) Plotly.purge(bg); else Plotly.react(bg, backgroundTraces(), layoutBg(), plotConfig());
     Plotly.react(fg, foregroundTraces(), layoutFg(), plotConfig([bg, fg], "descent-surface"));
     drawn = true;
+    if (!listening && fg.on) { // a resized plot: its labels placed again for their new pixels
+      listening = true;
+      fg.on("plotly_relayout", (e) => { if (e && e.autosize && drawn && surface) overlay(); });
+    }
     overlay();
   }
 
@@ -303,6 +361,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
         p.pending = 0;
       });
       Plotly.extendTraces(fg, upd, idx, maxp);
+      if (!three() && JSON.stringify(arrange(heads)) !== drawnLabels) dirtyOverlay = true; // the heads moved into a label
     }
     if (dirtyOverlay) overlay(); else if (surface.kind !== "exact") caption();
     if (dirtyBatch && now - batchShownAt > BATCH_REFRESH_MS) drawBatch(now);
@@ -353,6 +412,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
     const o = i >= 0 ? originOf(detail, i) : null;
     const none = () => ({ x: [], y: [], text: [], z: [] });
     let ghost = none(), full = none(), batch = none();
+    arrows = {};
     if (o) {
       const zO = surface.kind === "exact" ? lifted(isFiniteNum(o.z) ? o.z : zAt(surface, zInfo, [o.x, o.y])) : pathZ(o.x, o.y, null);
       if (is3 && surface.kind === "exact" && isFiniteNum(detail.batch_loss)) {
@@ -366,27 +426,33 @@ export function createSurface(root, { emptyEl, captionEl }) {
         const big = Math.max(Math.hypot(g[0], g[1]), Math.hypot(gb[0], gb[1]));
         if (big > 0) {
           const s = (0.2 * span) / big; // the longer arrow is 20% of the view; both share one scale
-          const arrow = (v, label) => ({ x: [o.x, o.x + s * v[0]], y: [o.y, o.y + s * v[1]], z: [zO, zO], text: ["", label] });
-          full = arrow(g, "−∇L");
-          batch = arrow(gb, "−∇L_B");
+          const arrow = (v) => ({ x: [o.x, o.x + s * v[0]], y: [o.y, o.y + s * v[1]], z: [zO, zO] });
+          full = arrow(g);
+          batch = arrow(gb);
+          arrows = { full: { from: [o.x, o.y], tip: [full.x[1], full.y[1]], label: "−∇L" },
+            batch: { from: [o.x, o.y], tip: [batch.x[1], batch.y[1]], label: "−∇L_B" } };
         }
       }
     }
     const color = i >= 0 ? runs[i].color : INK;
     const heads = headPoints();
+    const L = arrange(heads);
+    drawnLabels = JSON.stringify(L);
+    const tip = (k) => (L[k] ? ["", L[k].text] : []);
     const U = undefined;
     // One restyle for all of it; `undefined` leaves a trace's attribute alone.
-    const idx = [tGhost(), tArrowFull(), tArrowBatch(), ...runs.map((_, k) => tHead(k))];
+    const idx = [tStart(), tStart() + 1, tGhost(), tArrowFull(), tArrowBatch(), ...runs.map((_, k) => tHead(k))];
     const upd = {
-      x: [ghost.x, full.x, batch.x, ...heads.map((h) => [h.x])],
-      y: [ghost.y, full.y, batch.y, ...heads.map((h) => [h.y])],
-      text: [ghost.text, full.text, batch.text, ...runs.map((_, k) => headText(k))],
-      textposition: [U, U, U, ...heads.map((h, k) => headPosition(k, h))],
-      "line.color": [U, U, color, ...runs.map(() => U)],
-      "marker.color": [U, U, color, ...runs.map(() => U)],
-      "textfont.color": [U, U, color, ...runs.map(() => U)],
+      x: [U, U, ghost.x, full.x, batch.x, ...heads.map((h) => [h.x])],
+      y: [U, U, ghost.y, full.y, batch.y, ...heads.map((h) => [h.y])],
+      text: [[L.start.text], [L.minimum ? L.minimum.text : ""], ghost.text, tip("full"), tip("batch"), ...runs.map((_, k) => L[`h${k}`].text)],
+      textposition: [L.start.pos, L.minimum ? L.minimum.pos : U, U, L.full ? L.full.pos : U, L.batch ? L.batch.pos : U,
+        ...runs.map((_, k) => L[`h${k}`].pos)],
+      "line.color": [U, U, U, U, color, ...runs.map(() => U)],
+      "marker.color": [U, U, U, U, color, ...runs.map(() => U)],
+      "textfont.color": [U, U, U, U, color, ...runs.map(() => U)],
     };
-    if (is3) upd.z = [ghost.z, full.z, batch.z, ...heads.map((h) => [pathZ(h.x, h.y, h.z)])];
+    if (is3) upd.z = [U, U, ghost.z, full.z, batch.z, ...heads.map((h) => [pathZ(h.x, h.y, h.z)])];
     Plotly.restyle(fg, upd, idx);
     caption();
   }

@@ -93,7 +93,7 @@ export function captionText(s, detail, showBatch) {
     parts.push(t("surface.exact", { a: tOr("axis.", s.labels[0]), b: tOr("axis.", s.labels[1]) }));
   } else {
     const n = s.n_params || "";
-    const m = t(String(s.method).startsWith("PCA") ? "surface.m.pca" : "surface.m.random");
+    const m = t(String(s.method).startsWith("PCA") ? "surface.m.pca" : s.plane === "pca" ? "surface.m.soon" : "surface.m.random");
     const res = s.residual;
     const pct = (v) => `${fmtFixed(v * 100, 0)}%`;
     if (res && isFiniteNum(res.mean)) parts.push(t("surface.projected", { n, m, pct: pct(res.mean), max: pct(res.max) }));

@@ -1,4 +1,4 @@
-// The page around the widgets: the status badge, emptying every view, the PCA button, the
+// The page around the widgets: the status badge, emptying every view, the plane toggle, the
 // surface's and the loss chart's view toggles, the language buttons and large text.
 
 import { t, lang, setLang } from "./i18n.js";
@@ -32,10 +32,12 @@ export function createViews(ui) {
     if (ROOM) setStatus("idle");
   }
 
+  /** The plane toggle of a projected surface (the teacher's choice; the server sends the surface). */
   function showPca() {
-    $("btn-pca").hidden = !!readOnly() || state.surfaceKind !== "projected" || total() < 2;
+    $("plane").hidden = !!readOnly() || state.surfaceKind !== "projected" || total() < 2;
+    for (const m of ["pca", "random"]) $(`plane-${m}`).setAttribute("aria-pressed", String((state.plane || "pca") === m));
   }
-  $("btn-pca").addEventListener("click", () => ui.socket.send({ type: "reproject", method: "pca" }));
+  for (const m of ["pca", "random"]) $(`plane-${m}`).addEventListener("click", () => ui.socket.send({ type: "reproject", method: m }));
 
   // ---- view toggles
   function setView(v) {

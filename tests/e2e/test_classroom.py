@@ -600,15 +600,24 @@ def test_timeline_moves_every_view_to_an_iteration(live_server, page, screenshot
 def test_projected_surface_refits_its_plane_to_the_paths(live_server, page, screenshot_dir):
     page.goto(live_server + "/?dataset=moons&hidden=4&epochs=5&speed=0&autoplay=1")
     page.wait_for_function(DONE, timeout=20_000)
-    assert page.is_visible("#btn-pca")
+    # the race ended on the plane of its paths; the random slice is one click away, and back
+    assert page.is_visible("#plane") and page.get_attribute("#plane-pca", "aria-pressed") == "true"
+    page.wait_for_function(
+        "() => document.getElementById('surface-caption').innerText.includes('found by PCA')"
+    )
     before = page.evaluate("() => window.__dp.state.received.surface")
     path = page.evaluate("() => window.__dp.plots.surface.data[0].x.slice(-3)")
-    page.click("#btn-pca")
+    page.click("#plane-random")
     page.wait_for_function("(n) => window.__dp.state.received.surface > n", arg=before)
-    page.wait_for_function(
-        "() => document.getElementById('surface-caption').innerText.includes('PCA of the paths')"
-    )
+    assert page.get_attribute("#plane-random", "aria-pressed") == "true"
+    assert "two random directions" in page.inner_text("#surface-caption")
     assert page.evaluate("() => window.__dp.plots.surface.data[0].x.slice(-3)") != path
+    page.click("#plane-pca")
+    page.wait_for_function("(n) => window.__dp.state.received.surface > n + 1", arg=before)
+    page.wait_for_function(
+        "() => document.getElementById('surface-caption').innerText.includes('found by PCA')"
+    )
+    assert page.evaluate("() => window.__dp.plots.surface.data[0].x.slice(-3)") == path
     # every stored point moved to the new plane too (the timeline draws from them)
     moved = page.evaluate(
         "() => { const p = window.__dp.state.points.SGD.at(-1).xy, d = window.__dp.plots.surface.data[0];"

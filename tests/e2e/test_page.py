@@ -71,9 +71,10 @@ def test_race_streams_pauses_steps_and_resumes(live_server, page, screenshot_dir
     assert all(later[n] > first[n] for n in names), (first, later)
     assert all(trace_len(page, "surface", 2 * i) > surf0[i] for i in range(3))
     assert all(trace_len(page, "loss", 3 * i + 1) > loss0[i] for i in range(3))
-    # the path is labelled with the run's name at its head, in the run's colour
+    # the path is labelled with the run's name at its head, in the run's colour (or, where the
+    # labels crowd, left out rather than overlap another: the run cards name every run)
     heads = page.evaluate("() => [1, 3, 5].map(i => window.__dp.plots.surface.data[i].text)")
-    assert heads == names
+    assert any(heads) and all(h in (n, "") for h, n in zip(heads, names, strict=True)), heads
     colors = page.evaluate("() => [0, 2, 4].map(i => window.__dp.plots.surface.data[i].line.color)")
     assert colors == ["#E69F00", "#56B4E9", "#009E73"]
     # the numbers behind the step and the source material's arithmetic
@@ -262,7 +263,7 @@ def test_classification_projected_surface_3d_and_batch_view(live_server, page, s
     start(page)
     page.wait_for_function("() => window.__dp.state.surfaceKind === 'projected'")
     page.wait_for_function(
-        "() => document.getElementById('surface-caption').innerText.includes('Projected 2-D slice')"
+        "() => document.getElementById('surface-caption').innerText.includes('A 2-D slice through')"
     )
     page.wait_for_function(
         "() => (window.__dp.plots.data.data || []).some(t => t.type === 'heatmap')", timeout=10_000

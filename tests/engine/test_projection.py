@@ -14,7 +14,7 @@ from surfaces import moons_model, rel, train_params
 import engine
 from engine.problem import Problem
 from engine.projection import Residuals
-from engine.surface import projected_surface, surface_values
+from engine.surface import exact_surface, projected_surface, surface_values
 
 
 # -- projected surfaces ----------------------------------------------------------------------
@@ -226,3 +226,46 @@ def test_residuals_summarise_the_points_so_far():
     tally.add(0.25)
     tally.extend([0.75, 0.5])
     assert tally.summary() == {"mean": 0.5, "max": 0.75}
+
+
+# -- which minimum is worth marking ------------------------------------------------------------
+def test_the_lowest_grid_point_is_marked_only_inside_the_grid(moons, linear):
+    model = moons_model()
+    # A slice a thousandth wide is nearly flat and tilted: its lowest point is on the edge, and
+    # the loss goes on falling past it, so it is no minimum.
+    s = projected_surface(model, "binary_crossentropy", moons.X, moons.y, grid=11, span=1e-3)
+    k = np.unravel_index(np.argmin(s.z), s.z.shape)
+    assert s.minimum == (s.x[k[1]], s.y[k[0]])
+    assert k[0] in (0, 10) or k[1] in (0, 10)
+    assert s.marked_minimum is None
+    # MAE on a line: no closed form, but the lowest grid point lies inside the view (the view
+    # holds the least-squares fit, near which MAE's minimum lies): that one is marked.
+    X, y = linear
+    line = engine.MLP([1, 1], seed=0)
+    s = exact_surface(line, "mae", X, y, grid=21)
+    k = np.unravel_index(np.argmin(s.z), s.z.shape)
+    assert 0 < k[0] < 20 and 0 < k[1] < 20
+    assert s.lambda_max is None and s.marked_minimum == s.minimum == (s.x[k[1]], s.y[k[0]])
+    # MSE: the least-squares minimum is marked wherever it lies.
+    s = exact_surface(line, "mse", X, y, grid=21, ranges=((5.0, 6.0), (5.0, 6.0)))
+    assert s.marked_minimum == s.minimum and not 5 < s.minimum[0] < 6
+
+
+def test_the_pca_plane_holds_the_paths_and_a_random_slice_does_not(moons):
+    model = moons_model()
+    paths = {
+        f"batch {b}": train_params(moons.X, moons.y, model, "binary_crossentropy", lr=0.5,
+                                   batch_size=b, epochs=5, seed=1)[0][1:]
+        for b in (8, 64)
+    }
+    start = model.get_params()
+    pca = projected_surface(model, "binary_crossentropy", moons.X, moons.y, grid=5,
+                            paths=paths, method="pca", center=start)
+    flat = projected_surface(model, "binary_crossentropy", moons.X, moons.y, grid=5,
+                             paths=paths, method="random", center=start)
+    assert pca.residual["mean"] < 0.25 < 0.9 < flat.residual["mean"]
+    # the paths fill the view: every point inside, spanning most of the first axis
+    every = np.vstack(list(pca.paths.values()))
+    assert np.all((pca.x[0] < every[:, 0]) & (every[:, 0] < pca.x[-1]))
+    assert np.all((pca.y[0] < every[:, 1]) & (every[:, 1] < pca.y[-1]))
+    assert np.ptp(np.append(every[:, 0], 0.0)) > 0.6 * (pca.x[-1] - pca.x[0])

@@ -55,7 +55,7 @@ def race(client: Client, config: dict, timeout: float = 120) -> dict:
     done, seen = client.until("done", timeout=timeout)
     points: dict[str, list[dict]] = {r["name"]: [] for r in started["runs"]}
     for msg in seen:
-        assert msg["type"] in ("frame", "detail"), msg["type"]
+        assert msg["type"] in ("frame", "detail", "surface"), msg["type"]  # surface: a refit
         if msg["type"] == "frame":
             for name, pts in msg["runs"].items():
                 points[name].extend(pts)

@@ -421,13 +421,17 @@ def test_reproject_draws_every_point_on_the_pca_plane(client):
     assert first_surface["method"].startswith("random")
     done, seen = client.until("done")
     counts = {name: len(pts) for name, pts in points_by_run(seen).items()}
+    client.send({"type": "reproject", "method": "random"})
+    flat, _ = client.until("surface")
+    assert flat["method"].startswith("random") and flat["plane"] == "random"
     client.send({"type": "reproject", "method": "pca"})
     surface, _ = client.until("surface")
-    assert surface["method"].startswith("PCA")
+    assert surface["method"].startswith("PCA") and surface["plane"] == "pca"
     assert {name: len(p["xy"]) for name, p in surface["paths"].items()} == counts
     assert surface["residual"]["mean"] <= surface["residual"]["max"] <= 1
-    # The paths lie closer to the PCA plane than to the random one.
-    assert surface["residual"]["mean"] < done["residual"]["mean"]
+    # The paths lie closer to the PCA plane (the one the race ended on) than to the random one.
+    assert surface["residual"] == done["residual"]
+    assert surface["residual"]["mean"] < flat["residual"]["mean"]
 
 
 def test_reproject_on_an_exact_surface_is_an_error(client):
@@ -456,3 +460,56 @@ def test_reproject_names_each_points_iteration_and_redraws_the_arrows(client):
         assert path["iterations"] == list(range(1, len(path["xy"]) + 1))
     detail, _ = client.until("detail")
     assert len(detail["grad_xy"]) == 2
+
+
+def inside(surface: dict, xy: list) -> bool:
+    """Whether a point lies strictly inside the surface's grid."""
+    (x0, x1), (y0, y1) = sorted(surface["x"][::len(surface["x"]) - 1]), sorted(
+        surface["y"][::len(surface["y"]) - 1])
+    return x0 < xy[0] < x1 and y0 < xy[1] < y1
+
+
+def lowest_on_edge(surface: dict) -> bool:
+    z = surface["z"]
+    i, j = min(((i, j) for i, row in enumerate(z) for j, v in enumerate(row) if v is not None),
+               key=lambda ij: z[ij[0]][ij[1]])
+    return i in (0, len(z) - 1) or j in (0, len(z[0]) - 1)
+
+
+def test_a_network_race_moves_to_the_plane_of_its_paths_by_itself(client):
+    config = {"dataset": "spiral", "hidden": [8], "n_samples": 100, "epochs": 3, "speed": 0}
+    client.send({"type": "start", "config": config})
+    first, _ = client.until("surface")
+    # Before the runs move: the random slice, whose lowest grid point is on its edge (the loss
+    # falls on past it): no "minimum" is marked there.
+    assert first["method"].startswith("random") and first["plane"] == "pca"
+    assert lowest_on_edge(first) and first["minimum"] is None and first["minimum_loss"] is None
+    done, seen = client.until("done")  # no reproject sent: the server moves to the paths' plane
+    surfaces = [m for m in seen if m["type"] == "surface"]
+    assert len(surfaces) >= 2 and all(s["method"] == "PCA of the paths" for s in surfaces)
+    for s in [first, *surfaces]:
+        assert s["minimum"] is None or inside(s, s["minimum"])
+    last = surfaces[-1]  # fitted to every point, at the end
+    counts = {name: len(pts) for name, pts in points_by_run(seen).items()}
+    assert {name: len(p["xy"]) for name, p in last["paths"].items()} == counts
+    every = [xy for p in last["paths"].values() for xy in p["xy"]]
+    assert all(inside(last, xy) for xy in every)
+    xs = [xy[0] for xy in every] + [0.0]
+    assert max(xs) - min(xs) > 0.6 * abs(last["x"][-1] - last["x"][0])  # the paths fill the view
+    assert done["residual"] == last["residual"] and last["residual"]["mean"] < 0.5
+    # The random slice, asked for: most of the paths' movement is off it.
+    client.send({"type": "reproject", "method": "random"})
+    flat, _ = client.until("surface")
+    assert flat["plane"] == "random" and flat["residual"]["mean"] > 0.8
+
+
+def test_a_teachers_random_choice_stops_the_refits(client):
+    config = {"dataset": "circles", "hidden": [8], "n_samples": 100, "epochs": 5, "speed": 200}
+    client.send({"type": "start", "config": config})
+    client.until("frame")
+    client.send({"type": "reproject", "method": "random"})
+    while (msg := client.recv())["type"] != "surface" or msg["plane"] != "random":
+        assert msg["type"] != "done"
+    assert msg["method"].startswith("random")
+    _, seen = client.until("done")
+    assert [m for m in seen if m["type"] == "surface"] == []

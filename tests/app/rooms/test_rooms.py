@@ -89,6 +89,25 @@ def test_late_joiner_gets_the_run_so_far_exactly_once(live_server):
     late.close()
 
 
+def test_a_late_joiner_sees_the_paths_on_the_plane_the_surface_was_refitted_to(live_server):
+    room = create_room(live_server)
+    teacher = Client(live_server)
+    present(teacher, room)
+    config = {"dataset": "moons", "hidden": [4], "n_samples": 40, "epochs": 2, "speed": 0}
+    teacher.send({"type": "start", "config": config})
+    _, t_seen = teacher.until("done")
+    refitted = [m for m in t_seen if m["type"] == "surface"][-1]
+    late = Viewer(live_server, room["code"])
+    _, v_seen = late.until("done")
+    kinds = [m["type"] for m in v_seen]
+    # the refitted surface comes after the frames, so the page moves their points onto it
+    last = len(kinds) - 1 - kinds[::-1].index("surface")
+    assert last > max(k for k, kind in enumerate(kinds) if kind == "frame")
+    assert v_seen[last]["paths"] == refitted["paths"]
+    teacher.close()
+    late.close()
+
+
 def test_presenting_mid_run_sends_the_run_so_far(live_server):
     room = create_room(live_server)
     viewer = Viewer(live_server, room["code"])
