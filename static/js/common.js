@@ -32,10 +32,17 @@ export const MUTED = "#52606d";
 export const GRID = "#e4e7eb";
 export const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans KR", "Malgun Gothic", "Apple SD Gothic Neo", sans-serif';
 
-export function runColor(run) {
+const pick = (list, run) => {
   const i = Number.isInteger(run.color) ? run.color : run.index || 0;
-  return RUN_COLORS[((i % RUN_COLORS.length) + RUN_COLORS.length) % RUN_COLORS.length];
-}
+  return list[((i % list.length) + list.length) % list.length];
+};
+export const runColor = (run) => pick(RUN_COLORS, run);
+// A run told apart without colour: its dash on the loss chart and its marker on the surface,
+// whose glyph also marks its card and its end label (the legend).
+export const runDash = (run) => pick(RUN_DASHES, run);
+export const runSymbol = (run) => pick(RUN_SYMBOLS, run);
+const GLYPHS = { circle: "●", square: "■", diamond: "◆", "triangle-up": "▲", cross: "✚", star: "★" };
+export const runGlyph = (run) => GLYPHS[runSymbol(run)] || "●";
 
 const MINUS = "\u2212";
 

@@ -4,7 +4,7 @@
 // editor (`decorate`) gives its edit button.
 
 import { t, tOr } from "./i18n.js";
-import { runColor, fmt, fmtInt, el } from "./common.js";
+import { runColor, runGlyph, fmt, fmtInt, el } from "./common.js";
 
 /** A run's settings in words: "batch 32 · lr 0.2 · plain GD" (`main`: the lr is the main one). */
 export function runSpec(r, main) {
@@ -46,7 +46,10 @@ export function createCounters(root, { onPick, decorate }) {
       const name = el("span", "run-name");
       const status = el("span", "badge");
       const spec = el("span", "run-spec");
-      head.append(el("span", "swatch"), name, status, spec);
+      const glyph = el("span", "swatch"); // its surface marker's shape: the card is the legend
+      glyph.textContent = runGlyph(r);
+      glyph.setAttribute("aria-hidden", "true");
+      head.append(glyph, name, status, spec);
       const loss = el("span", "num loss");
       const nums = el("div", "run-nums");
       const ep = el("span", "num");

@@ -4,7 +4,7 @@
 // iteration k shows as a vertical marker (one per run, in its colour, on the epochs / samples axes).
 
 import { t, tOr } from "./i18n.js";
-import { runColor, INK, GRID, FONT, plotFont, isFiniteNum, lastLE, plotConfig, plotLayout } from "./common.js";
+import { runColor, runDash, runGlyph, INK, GRID, FONT, plotFont, isFiniteNum, lastLE, plotConfig, plotLayout } from "./common.js";
 import { pixels, measure, boxAt, place } from "./labels.js";
 
 const NUDGES = [0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, 6]; // an end label's shifts up or down, in steps of 0.6 × its size
@@ -31,7 +31,7 @@ export function createLossChart(div) {
   }
 
   function setRuns(list, initialLoss) {
-    runs = list.map((r) => ({ name: r.name, color: runColor(r), ipe: r.iterations_per_epoch || 1 }));
+    runs = list.map((r) => ({ name: r.name, color: runColor(r), dash: runDash(r), glyph: runGlyph(r), ipe: r.iterations_per_epoch || 1 }));
     // every run starts from the same point: iteration 0 carries the shared initial loss
     const l0 = isFiniteNum(initialLoss) ? initialLoss : null;
     data = runs.map(() => (l0 === null ? { it: [], ep: [], smp: [], bl: [], l: [], from: 0 }
@@ -71,7 +71,7 @@ export function createLossChart(div) {
       out.push({ type: "scatter", mode: "lines", name, x: xs(d), y: d.bl.slice(), customdata: custom(d),
         line: { color: r.color, width: 1 }, opacity: 0.4, hovertemplate: hv(name, t("loss.batch")), showlegend: false });
       out.push({ type: "scatter", mode: "lines", name, x: xs(d), y: d.l.slice(), customdata: custom(d),
-        line: { color: r.color, width: 3.5 }, hovertemplate: hv(name, t("loss.full")), showlegend: false });
+        line: { color: r.color, width: 3.5, dash: r.dash }, hovertemplate: hv(name, t("loss.full")), showlegend: false });
       const h = headXY(i);
       out.push({ type: "scatter", mode: "text", x: h.x, y: h.y, customdata: [], text: headLabel(i), textposition: "middle right",
         textfont: { color: r.color, size: plotFont(), family: FONT, weight: 700 }, hoverinfo: "skip", showlegend: false, cliponaxis: false });
@@ -219,7 +219,7 @@ export function createLossChart(div) {
 
   function headLabel(i) {
     const name = tOr("run.", runs[i].name);
-    return diverged.has(runs[i].name) ? `✕ ${name}` : name;
+    return `${runs[i].glyph} ${diverged.has(runs[i].name) ? `✕ ${name}` : name}`; // the glyph of its surface marker
   }
   function setStatus(i, status) {
     if (!runs[i]) return;

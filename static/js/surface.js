@@ -9,7 +9,7 @@
 // (ranges, loss levels, a value between grid points, the caption) is surfacegrid.js.
 
 import { t, tOr } from "./i18n.js";
-import { runColor, fmt, INK, MUTED, FONT, plotFont, isFiniteNum, lastLE, plotConfig, plotLayout, stackedLayers } from "./common.js";
+import { runColor, runDash, runSymbol, fmt, INK, MUTED, FONT, plotFont, isFiniteNum, lastLE, plotConfig, plotLayout, stackedLayers } from "./common.js";
 import { ranges, clampTo, zLevels, displayZ, colorbar, zAt, gridValue, minimumLabelPosition, captionText } from "./surfacegrid.js";
 import { pixels, measure, boxAt, place, AROUND } from "./labels.js";
 
@@ -21,7 +21,9 @@ const SCALE_3D = [[0, "#dde2e8"], [0.5, "#b7c0ca"], [1, "#7d8793"]]; // no white
 const BATCH_SCALE = [[0, "#6a3d9a"], [1, "#6a3d9a"]];
 const margin = () => ({ l: 58, r: 36 + 3.4 * plotFont(), t: 10, b: 44, autoexpand: false }); // room for the colour bar
 const BATCH_REFRESH_MS = 700;
-const MARK = { start: 14, minimum: 20, head: 13, arrow: 16 }; // 2-D marker diameters (px)
+const MARK = { start: 14, minimum: 20, head: 15, arrow: 16 }; // 2-D marker diameters (px)
+// scatter3d knows fewer marker symbols: the 2-D symbol a run has, in 3-D
+const SYMBOLS_3D = { circle: "circle", square: "square", diamond: "diamond", "triangle-up": "diamond-open", cross: "cross", star: "square-open" };
 
 export function createSurface(root, { emptyEl, captionEl }) {
   const [bg, fg] = stackedLayers(root, "layer layer-bg", "layer layer-fg");
@@ -66,7 +68,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
   }
 
   function setRuns(list) {
-    runs = list.map((r) => ({ name: r.name, color: runColor(r) }));
+    runs = list.map((r) => ({ name: r.name, color: runColor(r), dash: runDash(r), symbol: runSymbol(r) }));
     paths = runs.map(() => ({ x: [], y: [], z: [], it: [], pending: 0 }));
     statuses = runs.map(() => ({ status: "running", iteration: 0 }));
     detail = null; batchZ = null; drawn = false;
@@ -210,13 +212,14 @@ export function createSurface(root, { emptyEl, captionEl }) {
       const p = paths[i], n = cut(i), px = p.x.slice(0, n), py = p.y.slice(0, n);
       // every path begins at the shared start point
       const path = { type: sc, mode: "lines", x: [surface.start[0], ...px], y: [surface.start[1], ...py],
-        line: { color: run.color, width: is3 ? 5 : 2.5 }, hoverinfo: "skip", showlegend: false };
+        line: { color: run.color, width: is3 ? 5 : 2.5, dash: run.dash }, hoverinfo: "skip", showlegend: false };
       if (is3) path.z = [zStart, ...px.map((x, k) => pathZ(x, py[k], p.z[k]))];
       traces.push(path);
       const h = heads[i];
       const head = { type: sc, mode: "markers+text", x: [h.x], y: [h.y], text: headText(i),
         textposition: headPosition(i, h), textfont: textfont(run.color, plotFont(2), true),
-        marker: { size: is3 ? 7 : 13, color: run.color, line: { color: "#fff", width: 2 } }, hoverinfo: "skip", showlegend: false };
+        marker: { size: is3 ? 7 : MARK.head, symbol: is3 ? SYMBOLS_3D[run.symbol] || "circle" : run.symbol, color: run.color, line: { color: "#fff", width: 2 } },
+        hoverinfo: "skip", showlegend: false };
       if (is3) head.z = [pathZ(h.x, h.y, h.z)]; else head.cliponaxis = false;
       traces.push(head);
     });

@@ -293,3 +293,40 @@ def test_reduced_motion_stills_the_page_but_not_the_race(live_server, browser):
             "(c) => Object.entries(c).some(([n, v]) => window.__dp.state.counts[n] > v)", arg=first)
     finally:
         page.context.close()
+
+
+def test_runs_differ_without_colour_and_paused_is_no_runs_colour(live_server, browser):
+    """Greyscale or a printout: each run has its own dash on the loss chart, marker on the
+    surface and glyph on its card and end label; the paused frame uses no run's colour."""
+    page = open_page(browser, live_server, "/?epochs=300")
+    try:
+        page.click("#btn-start")
+        page.wait_for_function(RUNNING, timeout=15_000)
+        page.wait_for_function("() => window.__dp.plots.loss.data?.length >= 9")
+        looks = page.evaluate("""() => {
+          const loss = window.__dp.plots.loss.data, surf = window.__dp.plots.surface.data;
+          const runs = window.__dp.state.runs.map((r) => r.name);
+          return {
+            dashes: runs.map((_, i) => loss[3 * i + 1].line.dash),
+            labels: runs.map((_, i) => String(loss[3 * i + 2].text)),
+            symbols: surf.filter((d) => d.mode === 'markers+text' && runs.some((n) => String(d.text).includes(n)))
+                         .map((d) => d.marker.symbol),
+            glyphs: [...document.querySelectorAll('#counters .run .swatch')].map((e) => e.textContent),
+            drawn: [...document.querySelectorAll('#loss-plot .scatterlayer .trace path.js-line')]
+                     .map((p) => p.style.strokeDasharray || 'solid'),
+          };
+        }""")
+        assert len(set(looks["dashes"])) == 3, looks
+        assert len(set(looks["symbols"])) == 3, looks
+        assert len(set(looks["glyphs"])) == 3, looks
+        assert all(label.startswith(g) for label, g in zip(looks["labels"], looks["glyphs"])), looks
+        assert len(set(looks["drawn"])) >= 3, looks  # the dashes reach the SVG
+        page.click("#btn-pause")
+        page.wait_for_function("() => document.body.dataset.status === 'paused'")
+        frame = page.evaluate("""() => getComputedStyle(document.querySelector('.p-surface')).outlineColor""")
+        colours = page.evaluate("() => JSON.parse(document.getElementById('page-facts').textContent).run_colors")
+        rgb = [tuple(int(c[k:k + 2], 16) for k in (1, 3, 5)) for c in colours]
+        seen = tuple(int(v) for v in re.findall(r"\d+", frame)[:3])
+        assert seen not in rgb and seen != (0, 0, 0), (frame, colours)
+    finally:
+        page.context.close()
