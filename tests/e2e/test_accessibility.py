@@ -319,7 +319,8 @@ def test_runs_differ_without_colour_and_paused_is_no_runs_colour(live_server, br
         assert len(set(looks["dashes"])) == 3, looks
         assert len(set(looks["symbols"])) == 3, looks
         assert len(set(looks["glyphs"])) == 3, looks
-        assert all(label.startswith(g) for label, g in zip(looks["labels"], looks["glyphs"])), looks
+        pairs = zip(looks["labels"], looks["glyphs"], strict=True)
+        assert all(label.startswith(g) for label, g in pairs), looks
         assert len(set(looks["drawn"])) >= 3, looks  # the dashes reach the SVG
         page.click("#btn-pause")
         page.wait_for_function("() => document.body.dataset.status === 'paused'")
