@@ -180,9 +180,11 @@ def _surface_traces(result: Mapping[str, Any], t: Labels) -> list[go.BaseTraceTy
         x=[s["start"][0]], y=[s["start"][1]], mode="markers", name=t("surface.start"),
         marker={"symbol": "circle", "size": 13, "color": INK, "line": {"color": "#fff", "width": 2}},
     ))
-    if s["minimum"] is not None:
+    if s["minimum"] is not None:  # as the page names it: the least-squares minimum, or a slice's
+        exact = s.get("kind") == "exact" and s.get("lambda_max")
         traces.append(go.Scatter(
-            x=[s["minimum"][0]], y=[s["minimum"][1]], mode="markers", name=t("surface.minimum"),
+            x=[s["minimum"][0]], y=[s["minimum"][1]], mode="markers",
+            name=t("surface.minimum" if exact else "surface.lowest"),
             marker={"symbol": "x-thin", "size": 18, "line": {"color": INK, "width": 3.5}},
         ))
     return traces

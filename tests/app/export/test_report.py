@@ -93,7 +93,8 @@ def test_a_korean_report_uses_the_pages_korean_labels_and_no_raw_keys(http):
         assert html.escape(ko[key]) in text, key
     assert "<title>Descent Playground: 두 반달 · 시드 2</title>" in page
     figures = ours(page)
-    for key in ("surface.start", "surface.minimum", "loss.x.epochs", "data.class"):
+    # a network's surface marks its lowest point only inside the slice (here: on its edge, none)
+    for key in ("surface.start", "loss.x.epochs", "data.class"):
         word = ko[key].replace("{k}", "0")
         assert word in figures or word.encode("unicode_escape").decode() in figures, key
     # the config's keys and the English labels appear nowhere, plots included
@@ -347,3 +348,11 @@ def test_a_bad_detail_request_is_refused_naming_the_problem(http, body, words):
     r = http.post("/api/runs/detail", json=body)
     assert r.status_code == 422
     assert words in r.json()["detail"]
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_report_names_the_minimum_as_the_page_does(http, lang):
+    """w·x + b under MSE: the least-squares minimum, called what the page calls it."""
+    word = page_labels()[lang]["surface.minimum"]
+    figures = ours(report(http, lang, LINEAR))
+    assert word in figures or word.encode("unicode_escape").decode() in figures
