@@ -493,7 +493,7 @@ def to_html(result: Mapping[str, Any], lang: str = "en", now: datetime | None = 
         f"<title>{_esc(title)}</title><style>{STYLE}</style></head><body>",
         f"<header><h1>{_esc(title)}</h1>",
         f'<p class="meta">{_esc(t("report.exported"))}: <time datetime="'
-        f'{now:%Y-%m-%dT%H:%M:%SZ}">{stamp}</time></p></header>',
+        f'{now:%Y-%m-%dT%H:%M:%SZ}">{stamp}</time></p></header><main>',
         f'<section id="settings"><h2>{_esc(t("report.settings"))}</h2>',
         f'<table class="config">{settings}</table>',
         f'<h3>{_esc(t("report.runs"))}</h3>{_runs_table(result, t)}</section>',
@@ -503,5 +503,5 @@ def to_html(result: Mapping[str, Any], lang: str = "en", now: datetime | None = 
         f'<section id="data-view"><h2>{_esc(t("report.data"))}</h2>',
         _figure_html(data_figure(result, t), "data-figure", False), "</section>",
         f'<section id="step-panel"><h2>{_esc(t("report.steps"))}</h2>{_steps(result, t)}',
-        "</section></body></html>\n",
+        "</section></main></body></html>\n",
     ])

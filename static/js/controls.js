@@ -300,11 +300,17 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
     els.pause.disabled = s !== "running" || locked;
     els.step.disabled = locked;
   }
-  /** Nothing starts from a wrong field: it is shown (the drawer opens on a phone) and focused. */
+  /** Nothing starts from a wrong field: it is shown (the drawer opens on a phone, "More" opens
+   *  round a rare field) and focused. */
   function ready() {
     const bad = firstBad();
-    // after this click: a tap outside the drawer would close it again
-    if (bad) setTimeout(() => { if (els.drawer.offsetParent) setDrawer(true); $(bad).focus(); });
+    // after this click: a tap outside the drawer (or More) would close it again
+    if (bad) setTimeout(() => {
+      if (els.drawer.offsetParent) setDrawer(true);
+      const more = $(bad).closest("details");
+      if (more) more.open = true;
+      $(bad).focus();
+    });
     else clearHints(); // read by now; the bar gives its room back to the plots
     return !bad;
   }

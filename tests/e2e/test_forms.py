@@ -20,12 +20,16 @@ LABELS = {"en": {"c-lr": "Learning rate", "c-samples": "Samples", "c-hidden": "H
                  "c-patience": "조기 종료 (에폭)"}}
 
 # The boxes of every other visible control of the form (and the 2/λ_max label) that the
-# message of field `id` overlaps.
+# message of field `id` overlaps. The fields of a closed "More" keep boxes in Chromium but are
+# not shown (checkVisibility); those of an open "More" are a pop-up over the bar, so they are
+# compared only with a message inside it.
 OVERLAPS = """(id) => {
   const m = document.getElementById(id + '-msg').getBoundingClientRect();
   const own = document.getElementById(id).closest('.field');
+  const pop = own.closest('.more-pop');
   const others = [...document.querySelectorAll('#controls .field, #controls input, #controls select,'
-    + ' #controls button, #lr-mark-label')].filter(e => e.id === 'lr-mark-label' || !own.contains(e));
+    + ' #controls button, #lr-mark-label')].filter(e => e.id === 'lr-mark-label' || !own.contains(e))
+    .filter(e => e.checkVisibility() && !!pop === !!e.closest('.more-pop'));
   return others.filter(e => {
     const r = e.getBoundingClientRect();
     return r.width > 0 && r.height > 0 && r.left < m.right && m.left < r.right && r.top < m.bottom && m.top < r.bottom;
@@ -42,7 +46,14 @@ def open_page(page, base_url, lang):
     )
 
 
+def show(page, selector):
+    """Open "More" if the field is folded in it (as a user would, by its summary)."""
+    if page.evaluate("(s) => !!document.querySelector(s).closest('details:not([open])')", selector):
+        page.click("#more > summary")
+
+
 def type_into(page, selector, value):
+    show(page, selector)
     page.fill(selector, value)
     page.dispatch_event(selector, "change")
 
@@ -53,6 +64,7 @@ def message(page, field):
 
 def assert_said(page, field, value, lang, *words):
     """Field `field` holds `value` untouched, is marked, and says so next to itself."""
+    show(page, f"#{field}")
     assert page.input_value(f"#{field}") == value
     assert page.get_attribute(f"#{field}", "aria-invalid") == "true"
     assert f"{field}-msg" in (page.get_attribute(f"#{field}", "aria-describedby") or "").split()
@@ -155,6 +167,21 @@ def test_a_wrong_field_opens_the_phone_drawer_at_that_field(live_server, browser
         assert page.evaluate(OVERLAPS, "c-samples") == []
     finally:
         context.close()
+
+
+def test_a_wrong_field_in_more_opens_more_at_that_field(live_server, page):
+    """A wrong rare field (here the seed, folded in "More") is not left hidden: Start opens
+    More, focuses the field and shows its message; nothing is sent."""
+    open_page(page, live_server, "en")
+    before = page.evaluate(SENT)
+    type_into(page, "#c-seed", "-1")
+    page.click("#surface-title")  # a click elsewhere folds More again
+    assert not page.is_visible("#c-seed")
+    assert_nothing_sent_on_start(page, "c-seed", before)
+    assert page.evaluate("() => document.getElementById('more').open")
+    assert page.is_visible("#c-seed-msg")
+    assert page.evaluate(OVERLAPS, "c-seed") == []
+    assert page.console_errors == []
 
 
 def changing_starts(page, change):

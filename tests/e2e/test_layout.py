@@ -1,8 +1,8 @@
 """The page at projector sizes in real Chromium (issue 12, points 3 and 6): at 1280x720 and
 1024x768 "One step, opened up" shows its four phases whole (no scrolling inside a panel), the
-subtitle clears step 1 and the top bar takes at most ~15 % of the height; at 1440x900 the data
-view of a two-feature set is at least 300 px square, its tick labels clear of the axis titles.
-Screenshots land in tests/artifacts/."""
+subtitle clears step 1, the loss chart keeps a plot of at least 180 px and the top bar takes at
+most ~15 % of the height; at 1440x900 the data view of a two-feature set is at least 300 px
+square, its tick labels clear of the axis titles. Screenshots land in tests/artifacts/."""
 
 from __future__ import annotations
 
@@ -101,6 +101,19 @@ def check_step_is_whole(page, height):
     assert b["pageScroll"][0] <= height + 1, b["pageScroll"]
 
 
+# the height of the loss chart's drawing area (its drag layer), in CSS pixels
+LOSS_PLOT_HEIGHT = """() => Math.max(0, ...[...document.querySelectorAll('#loss-plot .nsewdrag')]
+  .map((e) => e.getBoundingClientRect().height))"""
+
+
+def check_loss_is_readable(page):
+    """The race's panel (its head's buttons, a spec line and the arithmetic on every card) leaves
+    the loss chart a readable plot: at least 180 px high."""
+    page.wait_for_function(f"() => ({LOSS_PLOT_HEIGHT})() > 0")
+    height = page.evaluate(LOSS_PLOT_HEIGHT)
+    assert height >= 180, f"the loss chart's plot is {height:.0f} px high"
+
+
 @pytest.mark.parametrize("size", [(1280, 720), (1024, 768)], ids=["1280x720", "1024x768"])
 def test_one_step_is_whole_at_projector_sizes(live_server, browser, screenshot_dir, size):
     """The default race (a line, ŷ = w·x + b) and circles with a hidden layer of 8."""
@@ -112,6 +125,7 @@ def test_one_step_is_whole_at_projector_sizes(live_server, browser, screenshot_d
             race(page, dataset, hidden)
             page.screenshot(path=screenshot_dir / f"layout-{width}x{height}-{dataset or 'default'}.png")
             check_step_is_whole(page, height)
+            check_loss_is_readable(page)
             page.click("#btn-reset")
         assert page.console_errors == []
     finally:
