@@ -461,7 +461,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
   }
 
 
-  function caption() { captionEl.textContent = surface ? captionText(surface, detail, showBatch) : ""; }
+  function caption() { captionEl.textContent = captionEl.title = surface ? captionText(surface, detail, showBatch) : ""; }
 
   function setSurface(msg, nParams) {
     surface = { ...msg, n_params: nParams };
