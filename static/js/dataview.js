@@ -10,6 +10,7 @@ export function createDataView(root) {
   // probability map under the points; regression puts the fitted line over them.
   const [lower, upper] = stackedLayers(root, "layer", "layer layer-top");
   let ds = null;        // {task, n_classes, X, y}
+  let nextAllowed = 0;
   let dataTraces = [];  // built once per dataset (same arrays => cheap Plotly.react)
   let ranges = null;
   let pred = null;      // latest prediction of the inspected run
@@ -133,7 +134,9 @@ export function createDataView(root) {
 
   function flush(now) {
     if (!dirty || !ds || !window.Plotly) return false;
+    if (now < nextAllowed) return true;
     dirty = false;
+    const t0 = performance.now();
     const reg = ds.task === "regression";
     const [dataLayer, predLayer] = reg ? [lower, upper] : [upper, lower];
     if (!staticDrawn) {
@@ -141,6 +144,7 @@ export function createDataView(root) {
       staticDrawn = true;
     }
     Plotly.react(predLayer, predTraces(), layout(!reg, false), config(predLayer));
+    nextAllowed = now + Math.max(0, (performance.now() - t0) * 3 - 16);
     return false;
   }
 

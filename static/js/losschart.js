@@ -15,6 +15,7 @@ export function createLossChart(div) {
   let xmode = "iterations";
   let logY = false;
   let drawn = false;
+  let nextAllowed = 0;
   let dirtyHeads = false;
   let yTop = 0;       // linear axis top, fitted to the full-data curves
   let maxFull = 0;    // the largest full-data loss received (kept as points arrive)
@@ -173,13 +174,17 @@ export function createLossChart(div) {
   }
 
 
-  /** Apply what arrived since the last draw (draw.js decides how often). */
+  function total() { return data.reduce((s, d) => s + d.it.length, 0); }
+
+  /** Apply what arrived since the last draw; true if throttled with work left. */
   function flush(now) {
     if (!window.Plotly || !runs.length) return false;
     if (!drawn) { build(); return false; }
     if (dirtyCursor) { dirtyCursor = false; Plotly.relayout(div, { shapes: shapes() }); }
     const pending = data.some((d) => d.from < d.it.length);
     if (!pending && !dirtyHeads) return false;
+    if (now < nextAllowed) return true;
+    const t0 = performance.now();
     if (pending) {
       const upd = { x: [], y: [], customdata: [] };
       const idx = [];
@@ -207,6 +212,9 @@ export function createLossChart(div) {
     }
     if (dirtyHeads) relabelHeads();
     else if (pending) settle(); // the axes may have grown: a nudged label follows
+    const dt = performance.now() - t0;
+    // An expensive redraw (many points) waits longer: at most ~20% of the time on this chart.
+    nextAllowed = now + Math.max(0, dt * 5 - 16) + (total() > 200000 ? 250 : 0);
     return false;
   }
 

@@ -31,6 +31,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
   let runs = [];        // [{name, color}]
   let paths = [];       // per run {x, y, z, it, pending, res}
   let surface = null;   // the last `surface` message (+ n_params)
+  let nextAllowed = 0;
   let view = "contour";
   let showBatch = false;
   let batchZ = null;
@@ -328,7 +329,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
     if (was !== status) dirtyOverlay = true;
   }
 
-  /** Apply buffered points (draw.js decides how often); true while the batch surface waits. */
+  /** Apply buffered points; true if throttled with work left. */
   function flush(now) {
     if (!surface || !window.Plotly) return false;
     if (!drawn) { redraw(); return false; }
@@ -345,6 +346,8 @@ export function createSurface(root, { emptyEl, captionEl }) {
     }
     const pendingAny = paths.some((p) => p.pending > 0);
     if (!pendingAny && !dirtyOverlay && !dirtyBatch) return false;
+    if (now < nextAllowed) return true;
+    const t0 = performance.now();
     if (pendingAny) {
       const is3 = three();
       const upd = { x: [], y: [] }, idx = [], maxp = { x: [], y: [] };
@@ -368,6 +371,8 @@ export function createSurface(root, { emptyEl, captionEl }) {
     }
     if (dirtyOverlay) overlay(); else if (surface.kind !== "exact") caption();
     if (dirtyBatch && now - batchShownAt > BATCH_REFRESH_MS) drawBatch(now);
+    const dt = performance.now() - t0;
+    nextAllowed = now + Math.max(0, dt * 3 - 16); // at most about a third of the time
     return dirtyBatch;
   }
 

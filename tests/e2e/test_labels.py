@@ -29,7 +29,8 @@ def overlaps(page, plot: str) -> list[tuple[str, str]]:
 
 
 def labels(page, plot: str) -> list[str]:
-    return [b["text"] for b in page.evaluate(BOXES, plot)]
+    """The labels' texts, without the run's marker glyph an end label starts with."""
+    return [b["text"].lstrip("●■◆▲✚★ ") for b in page.evaluate(BOXES, plot)]
 
 
 def assert_clear(page, when: str) -> None:
