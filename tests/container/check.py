@@ -71,6 +71,9 @@ class _Assets(HTMLParser):
         if tag == "script" and a.get("src"):
             self.scripts.append(a)
             self.urls.append(a["src"] or "")
+        elif tag == "link" and a.get("rel") == "preload" and a.get("as") == "script":
+            self.scripts.append({**a, "src": a.get("href")})  # run later by main.js (plotly.js)
+            self.urls.append(a.get("href") or "")
         elif tag == "link" and a.get("href"):
             self.urls.append(a["href"] or "")
         elif tag == "img" and a.get("src"):
@@ -96,7 +99,7 @@ def check_page(base: str) -> str:
     plotly = [
         s for s in parser.scripts if urllib.parse.urlsplit(s["src"] or "").path == PLOTLY_PATH
     ]
-    expect(len(plotly) == 1, f"/ has no <script src={PLOTLY_PATH}>: {parser.scripts}")
+    expect(len(plotly) == 1, f"/ neither loads nor preloads {PLOTLY_PATH}: {parser.scripts}")
     external = [u for u in parser.urls if urllib.parse.urlsplit(u).netloc]
     expect(not external, f"/ loads files from other hosts (needs internet): {external}")
     return f"/ -> HTML, {len(parser.urls)} same-origin assets, plotly script {plotly[0]['src']}"
