@@ -4,11 +4,13 @@
 // that runs or is paused is never restarted by an edit: the change waits for the next Reset or
 // new race, and a note says so.
 
-import { t, tOr, onLangChange } from "./i18n.js";
+import { t, tOr, lang, onLangChange } from "./i18n.js";
 import { $, FACTS, el } from "./common.js";
 import { state, readOnly } from "./state.js";
 
-const MAX_RUNS = 6, MAX_BATCH = 100000, MAX_LR = 10; // TrainConfig's bounds (app/core/schemas.py)
+const MAX_RUNS = 6; // TrainConfig's bound (app/core/schemas.py)
+// the schema's own ranges, as the form checks them (form_bounds() in the page's data block)
+const MAX_BATCH = FACTS.bounds.batch_size[1], MAX_LR = FACTS.bounds.lr[1];
 const keys = (runs) => runs.map((r) => JSON.stringify([r.name, r.batch_size, r.lr || null, r.update || "sgd"])).join();
 const stop = (ev) => ev.stopPropagation(); // Space, → and R start, step and reset elsewhere, not here
 
@@ -80,7 +82,7 @@ export function createRunsEditor(ui) {
     const b = Number(size.value), v = Number(lr.value);
     const ok = [
       mark(name, !/^(?:[^\p{C}\p{Z}]| )+$/u.test(nm) ? t("runs.err_name") : taken ? t("runs.err_dup", { name: nm }) : ""),
-      mark(size, kind.value === "mini" && !(Number.isInteger(b) && b >= 2 && b <= MAX_BATCH) ? t("runs.err_batch", { max: "100,000" }) : ""),
+      mark(size, kind.value === "mini" && !(Number.isInteger(b) && b >= 2 && b <= MAX_BATCH) ? t("runs.err_batch", { max: MAX_BATCH.toLocaleString(lang()) }) : ""),
       mark(lr, !same.checked && !(lr.value.trim() && v > 0 && v <= MAX_LR) ? t("runs.err_lr", { max: MAX_LR }) : ""),
     ];
     if (ok.includes(false)) { form.querySelector("[aria-invalid]").focus(); return null; }
