@@ -7,6 +7,8 @@ square, its tick labels clear of the axis titles. Screenshots land in tests/arti
 from __future__ import annotations
 
 import pytest
+from test_classroom import new_page
+from test_page import open_page, set_value
 
 pytestmark = pytest.mark.e2e
 
@@ -35,25 +37,10 @@ DATA_BOXES = """() => {
 }"""
 
 
-def new_page(browser, width, height):
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.console_errors = []
-    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: page.console_errors.append(f"uncaught: {e}"))
-    return context, page
-
-
-def open_page(page, base_url):
-    page.goto(base_url + "/")
-    page.wait_for_function(
-        "() => window.__dp && document.querySelectorAll('#c-dataset option').length > 0"
-    )
-
-
-def set_value(page, selector, value):
-    page.fill(selector, str(value))
-    page.dispatch_event(selector, "change")
+def sized_page(browser, width, height):
+    """test_classroom's page (console errors collected) at width x height; (context, page)."""
+    page = new_page(browser, viewport={"width": width, "height": height})
+    return page.context, page
 
 
 def race(page, dataset=None, hidden=""):
@@ -118,7 +105,7 @@ def check_loss_is_readable(page):
 def test_one_step_is_whole_at_projector_sizes(live_server, browser, screenshot_dir, size):
     """The default race (a line, ŷ = w·x + b) and circles with a hidden layer of 8."""
     width, height = size
-    context, page = new_page(browser, width, height)
+    context, page = sized_page(browser, width, height)
     try:
         open_page(page, live_server)
         for dataset, hidden in ((None, ""), ("circles", "8")):
@@ -133,7 +120,7 @@ def test_one_step_is_whole_at_projector_sizes(live_server, browser, screenshot_d
 
 
 def test_more_holds_the_rare_fields_and_works_from_the_keyboard(live_server, browser):
-    context, page = new_page(browser, 1280, 720)
+    context, page = sized_page(browser, 1280, 720)
     try:
         open_page(page, live_server)
         for field in ("#c-activation", "#c-seed", "#c-target", "#c-patience", "#c-pacing"):
@@ -163,7 +150,7 @@ def test_more_holds_the_rare_fields_and_works_from_the_keyboard(live_server, bro
 def test_the_data_view_is_a_real_square_with_clear_ticks(live_server, browser, screenshot_dir):
     """Every two-feature set at 1440x900: the plot's drawing area (its drag layer) is at least
     300 px square, and no tick label runs into an axis title or into another tick label."""
-    context, page = new_page(browser, 1440, 900)
+    context, page = sized_page(browser, 1440, 900)
     try:
         open_page(page, live_server)
         for dataset in ("circles", "moons", "xor", "spiral", "blobs"):

@@ -9,6 +9,7 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from test_classroom import new_page as classroom_page
 
 pytestmark = pytest.mark.e2e
 
@@ -29,13 +30,10 @@ EDITED_SPECS = [
 
 
 def new_page(browser, width=1440, height=900):
-    """A page in its own browser context, collecting console errors and the server's messages."""
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.console_errors = []
+    """test_classroom's page (its own context, console errors collected) that also keeps every
+    message the server sends."""
+    page = classroom_page(browser, viewport={"width": width, "height": height})
     page.received = []
-    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: page.console_errors.append(f"uncaught: {e}"))
     page.on("websocket", lambda ws: ws.on(
         "framereceived", lambda f: page.received.append(json.loads(f)) if isinstance(f, str) else None))
     return page
