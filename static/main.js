@@ -40,8 +40,9 @@ import { createMore } from "./js/more.js";
 const ui = {};
 
 // ---- widgets
-ui.surface = createSurface($("surface-plot"), { emptyEl: $("surface-empty"), captionEl: $("surface-caption") });
-ui.loss = createLossChart($("loss-plot"));
+const request = () => ui.draw.request(); // a resized plot places its labels again in its next turn
+ui.surface = createSurface($("surface-plot"), { emptyEl: $("surface-empty"), captionEl: $("surface-caption"), request });
+ui.loss = createLossChart($("loss-plot"), request);
 ui.data = createDataView($("data-plot"));
 ui.counters = createCounters($("counters"), { onPick: (name) => { if (!ROOM) ui.inspect.pick(name); },
   decorate: (card, run, i) => ui.runsEdit.decorate(card, run, i) });

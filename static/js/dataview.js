@@ -10,7 +10,6 @@ export function createDataView(root) {
   // probability map under the points; regression puts the fitted line over them.
   const [lower, upper] = stackedLayers(root, "layer", "layer layer-top");
   let ds = null;        // {task, n_classes, X, y}
-  let nextAllowed = 0;
   let dataTraces = [];  // built once per dataset (same arrays => cheap Plotly.react)
   let ranges = null;
   let pred = null;      // latest prediction of the inspected run
@@ -132,11 +131,9 @@ export function createDataView(root) {
 
   const config = (layer) => plotConfig(layer === upper ? [lower, upper] : null, "descent-data");
 
-  function flush(now) {
+  function flush() {
     if (!dirty || !ds || !window.Plotly) return false;
-    if (now < nextAllowed) return true;
     dirty = false;
-    const t0 = performance.now();
     const reg = ds.task === "regression";
     const [dataLayer, predLayer] = reg ? [lower, upper] : [upper, lower];
     if (!staticDrawn) {
@@ -144,8 +141,7 @@ export function createDataView(root) {
       staticDrawn = true;
     }
     Plotly.react(predLayer, predTraces(), layout(!reg, false), config(predLayer));
-    nextAllowed = now + Math.max(0, (performance.now() - t0) * 3 - 16);
-    return false;
+    return "drew";
   }
 
   function relabel() { if (ds) { buildData(); staticDrawn = false; dirty = true; } }

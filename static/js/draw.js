@@ -1,10 +1,17 @@
 // One animation frame for every update: a message only marks what changed, and the next frame
-// flushes each widget once (each plot throttles itself by what its last redraw cost). Until
-// plotly.js has run, only the widgets that need no plot are flushed. `perf` sums the
-// milliseconds each widget spent drawing.
+// flushes the light widgets (counters, step panel) every time and at most ONE plot. The plots
+// share one budget, so that a slow machine never runs two Plotly redraws in one frame and keeps
+// time for the browser between them: the plot drawn least recently goes first, and after a
+// redraw of dt ms the next waits 2·dt (a third of the time) or, once a redraw is a long task
+// (> 40 ms, a slow CPU), 4·dt (a fifth), never over 300 ms; a plot's first draw never waits. A plot's flush returns "drew" after a Plotly call,
+// true if it has work left that must wait, else false. `hold()` keeps the plots still for one
+// frame after a click redrew one at once, so the click's repaint is not delayed by another.
+// Until plotly.js has run, only the light widgets are flushed. `perf` sums each widget's ms.
 
-export function createDraw(widgets, plots = ["surface", "loss", "data"]) {
+export function createDraw(widgets, plots = ["surface", "loss", "data"], minGap = { data: 400 }) {
   const perf = {};
+  const last = Object.fromEntries(plots.map((p) => [p, 0])); // when each plot last drew
+  let nextPlot = 0;
   let requested = false;
 
   function request() {
@@ -12,17 +19,35 @@ export function createDraw(widgets, plots = ["surface", "loss", "data"]) {
     requested = true;
     requestAnimationFrame(draw);
   }
+  function run(name, now) {
+    const t0 = performance.now();
+    let r = false;
+    try { r = widgets[name].flush(now); } catch (err) { console.error(err); }
+    const dt = performance.now() - t0;
+    perf[name] = (perf[name] || 0) + dt;
+    return [r, dt];
+  }
   function draw(now) {
     requested = false;
-    let more = !window.Plotly;
-    for (const [name, w] of Object.entries(widgets)) {
-      if (!window.Plotly && plots.includes(name)) continue;
-      const t0 = performance.now();
-      try { more = w.flush(now) || more; } catch (err) { console.error(err); }
-      perf[name] = (perf[name] || 0) + performance.now() - t0;
+    let more = false;
+    for (const name of Object.keys(widgets)) if (!plots.includes(name)) more = run(name, now)[0] || more;
+    if (window.Plotly) { // until it has loaded, its onload asks for the first frame
+      for (const name of [...plots].sort((a, b) => last[a] - last[b])) {
+        const first = !last[name];
+        if (!first && (now < nextPlot || now - last[name] < (minGap[name] || 0))) { more = true; continue; }
+        const [r, dt] = run(name, now);
+        if (r === "drew") {
+          last[name] = now;
+          nextPlot = now + Math.min(dt * (dt > 40 ? 4 : 2), 300); // a rare heavy draw (a new contour) waits less
+          more = true;
+          if (!first) break;
+        } else more = r || more;
+      }
     }
     if (more) request();
   }
+  /** A plot was just redrawn outside the frame (a click): no other redraw in the next frame. */
+  function hold() { nextPlot = Math.max(nextPlot, performance.now() + 34); request(); }
 
-  return { request, perf };
+  return { request, hold, perf };
 }

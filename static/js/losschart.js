@@ -1,23 +1,27 @@
 // Loss curves: per run the batch loss (thin, see-through) and the full-data loss (bold), the
 // run's name at the head of its line; x = iterations, epochs or samples seen; log-scale toggle.
-// The chart keeps every point; it redraws less often when a redraw gets expensive. The timeline's
-// iteration k shows as a vertical marker (one per run, in its colour, on the epochs / samples axes).
+// The chart keeps every point and draws at most DRAWN of each curve (draw.js spaces its redraws
+// by what they cost; its x axis is set ahead of the curves, so most redraws keep the axes). The
+// timeline's iteration k shows as a vertical marker (one per run, in its colour, on the epochs /
+// samples axes).
 
 import { t, tOr } from "./i18n.js";
 import { runColor, runDash, runGlyph, INK, GRID, FONT, plotFont, isFiniteNum, lastLE, plotConfig, plotLayout } from "./common.js";
 import { pixels, measure, boxAt, place } from "./labels.js";
 
+const DRAWN = 3000; // points drawn per curve at most, when the axes are redrawn (see thinned)
 const NUDGES = [0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, 6]; // an end label's shifts up or down, in steps of 0.6 × its size
 
-export function createLossChart(div) {
+export function createLossChart(div, request) {
   let runs = [];   // [{name, color, ipe}]
   let data = [];   // per run {it, ep, smp, bl, l, pending: start index}
   let xmode = "iterations";
   let logY = false;
   let drawn = false;
-  let nextAllowed = 0;
   let dirtyHeads = false;
+  let dirtySettle = false; // resized: the end labels are placed again
   let yTop = 0;       // linear axis top, fitted to the full-data curves
+  let xTop = 0;       // the x axis's end, set ahead of the curves so most redraws keep the axes
   let maxFull = 0;    // the largest full-data loss received (kept as points arrive)
   let cursor = null;  // the timeline's iteration (null = live: no marker)
   let dirtyCursor = false;
@@ -63,17 +67,39 @@ export function createLossChart(div) {
     return { x: [x], y: [d.l[k]] };
   }
 
-  function traces() {
+  /** One curve's points as drawn: all of them up to DRAWN, else a subset of real points (per
+   *  bucket of iterations the lowest and highest, so a noisy curve keeps its envelope). */
+  function thinned(d, ys) {
+    const n = ys.length, keep = [];
+    if (n <= DRAWN) for (let k = 0; k < n; k++) keep.push(k);
+    else {
+      const size = Math.ceil((2 * n) / DRAWN);
+      for (let a = 0; a < n; a += size) {
+        let lo = a, hi = a;
+        for (let k = a; k < Math.min(n, a + size); k++) {
+          if (!isFiniteNum(ys[k])) continue;
+          if (!isFiniteNum(ys[lo]) || ys[k] < ys[lo]) lo = k;
+          if (!isFiniteNum(ys[hi]) || ys[k] > ys[hi]) hi = k;
+        }
+        keep.push(...(lo === hi ? [lo] : [Math.min(lo, hi), Math.max(lo, hi)]));
+      }
+      if (keep[keep.length - 1] !== n - 1) keep.push(n - 1); // the newest point, where the next ones join
+    }
+    const xAll = xs(d);
+    return { x: keep.map((k) => xAll[k]), y: keep.map((k) => ys[k]), customdata: keep.map((k) => [d.it[k], d.ep[k]]) };
+  }
+
+  function traces(spots) {
     const out = [];
     const hv = (name, what) => `<b>${name}</b> · ${what}<br>${t("cnt.iteration")} %{customdata[0]:,} · ${t("cnt.epoch")} %{customdata[1]:.2f}<br>${t("loss.y")} %{y:.4g}<extra></extra>`;
     runs.forEach((r, i) => {
       const d = data[i];
       const name = tOr("run.", r.name);
-      out.push({ type: "scatter", mode: "lines", name, x: xs(d), y: d.bl.slice(), customdata: custom(d),
+      out.push({ type: "scatter", mode: "lines", name, ...thinned(d, d.bl),
         line: { color: r.color, width: 1 }, opacity: 0.4, hovertemplate: hv(name, t("loss.batch")), showlegend: false });
-      out.push({ type: "scatter", mode: "lines", name, x: xs(d), y: d.l.slice(), customdata: custom(d),
+      out.push({ type: "scatter", mode: "lines", name, ...thinned(d, d.l),
         line: { color: r.color, width: 3.5, dash: r.dash }, hovertemplate: hv(name, t("loss.full")), showlegend: false });
-      const h = headXY(i);
+      const h = spots[i] ? { x: [spots[i].x], y: [spots[i].y] } : { x: [], y: [] };
       out.push({ type: "scatter", mode: "text", x: h.x, y: h.y, customdata: [], text: headLabel(i), textposition: "middle right",
         textfont: { color: r.color, size: plotFont(), family: FONT, weight: 700 }, hoverinfo: "skip", showlegend: false, cliponaxis: false });
       d.from = d.it.length;
@@ -83,10 +109,9 @@ export function createLossChart(div) {
 
   /** Each run's end label: beside the end of its curve, nudged up or down clear of the labels
    *  before it, or null where there is no room (the run cards still name the run). */
-  function placeHeads() {
+  function placeHeads(px = pixels(div)) {
     const heads = runs.map((_, i) => headXY(i));
     const at = (h) => (h.x.length ? { x: h.x[0], y: h.y[0] } : null);
-    const px = pixels(div);
     if (!px) return heads.map(at);
     const size = plotFont(), step = 0.6 * size;
     const labels = heads.map((h, i) => {
@@ -100,15 +125,23 @@ export function createLossChart(div) {
       : chosen[i] === 0 ? at(h) : { x: h.x[0], y: px.toY(labels[i].y + NUDGES[chosen[i]] * step) }));
   }
   const headIdx = () => runs.map((_, i) => 3 * i + 2);
+  /** The data → pixel mapping the next draw will have, its linear axes set ahead (else null). */
+  function pixelsAhead() {
+    const px = pixels(div);
+    if (!px || logY || !yTop) return null;
+    const b = px.plot, w = b.x1 - b.x0, h = b.y1 - b.y0;
+    return { ...px, x: (v) => b.x0 + (v / xTop) * w, y: (v) => b.y1 - (v / yTop) * h, toY: (p) => ((b.y1 - p) / h) * yTop };
+  }
 
-  /** Place the end labels again for the axes as drawn now; redraw them only if they moved. */
+  /** Place the end labels again for the axes as drawn now; redraw them only if they moved (true). */
   function settle() {
     const want = placeHeads(), px = pixels(div);
     const near = (a, b) => a === b || (a !== null && b !== null && Math.abs(px.y(a) - px.y(b)) < 1);
     const same = (a, b) => (!a && !b) || (a && b && a.x === b.x && near(a.y, b.y));
-    if (!px || want.every((w, i) => same(w, shown[i]))) return;
+    if (!px || want.every((w, i) => same(w, shown[i]))) return false;
     Plotly.restyle(div, { x: want.map((w) => (w ? [w.x] : [])), y: want.map((w) => (w ? [w.y] : [])) }, headIdx());
     shown = want;
+    return true;
   }
 
   function shapes() {
@@ -126,25 +159,25 @@ export function createLossChart(div) {
   function layout() {
     return plotLayout({
       margin: { l: 58, r: 110, t: 6, b: 46 }, plot_bgcolor: "#fff", uirevision: `${xmode}`, shapes: shapes(),
-      xaxis: { title: { text: t(`loss.x.${xmode}`), standoff: 2 }, gridcolor: GRID, zeroline: false, rangemode: "tozero",
+      xaxis: { title: { text: t(`loss.x.${xmode}`), standoff: 2 }, gridcolor: GRID, zeroline: false, range: [0, xTop], autorange: false,
         tickformat: xmode === "epochs" ? "" : ",.6~r", hoverformat: ".2f" },
       yaxis: { title: { text: t("loss.y"), standoff: 4 }, gridcolor: GRID, zeroline: false, type: logY ? "log" : "linear",
+        ...(logY || !yTop ? { autorange: true } : { range: [0, yTop], autorange: false }),
         exponentformat: "power" },
     });
   }
 
   function build() {
     if (!window.Plotly) return;
-    yTop = 0;
-    Plotly.react(div, traces(), layout(), plotConfig([div], "descent-loss"));
+    xTop = aheadOf(maxX()); yTop = 0; grownY();
+    shown = placeHeads(pixelsAhead()); // placed for the axes about to be drawn: no second call
+    Plotly.react(div, traces(shown), layout(), plotConfig([div], "descent-loss"));
     dirtyCursor = false;
     drawn = true;
-    shown = runs.map((_, i) => { const h = headXY(i); return h.x.length ? { x: h.x[0], y: h.y[0] } : null; });
-    fitY(true);
     dirtyHeads = false;
     if (!listening && div.on) {
       listening = true;
-      div.on("plotly_relayout", (e) => { if (e && e.autosize && drawn) settle(); });
+      div.on("plotly_relayout", (e) => { if (e && e.autosize && drawn) { dirtySettle = true; request(); } });
     }
     settle();
   }
@@ -163,28 +196,36 @@ export function createLossChart(div) {
     }
   }
 
+  /** The largest x any curve reached, on the current x axis. */
+  function maxX() {
+    let m = 0;
+    for (const d of data) for (const v of [d.it, d.ep, d.smp][["iterations", "epochs", "samples"].indexOf(xmode)].slice(-1)) if (v > m) m = v;
+    return m;
+  }
+  /** The x axis end for curves reaching m: the next of 1, 1.5, 2, 3, 5, 7.5 × 10^k above it. */
+  function aheadOf(m) {
+    if (!(m > 0)) return 1;
+    const p = 10 ** Math.floor(Math.log10(m));
+    return p * [1, 1.5, 2, 3, 5, 7.5, 10].find((k) => k * p > m);
+  }
   // Linear axis: fit the bold full-data curves; the noisy thin batch losses may leave the top.
-  function fitY(force) {
-    if (logY) return;
-    const m = maxFull;
-    if (!(m > 0)) return;
-    if (!force && m <= yTop / 1.12 + 1e-12) return;
-    yTop = m * 1.12;
-    Plotly.relayout(div, { "yaxis.range": [0, yTop], "yaxis.autorange": false });
+  function grownY() {
+    if (logY || !(maxFull > 0) || maxFull <= yTop / 1.12 + 1e-12) return false;
+    yTop = maxFull * 1.12;
+    return true;
   }
 
-
-  function total() { return data.reduce((s, d) => s + d.it.length, 0); }
-
-  /** Apply what arrived since the last draw; true if throttled with work left. */
-  function flush(now) {
+  /** Apply what arrived since the last draw: "drew" after a Plotly call, else false. */
+  function flush() {
     if (!window.Plotly || !runs.length) return false;
-    if (!drawn) { build(); return false; }
-    if (dirtyCursor) { dirtyCursor = false; Plotly.relayout(div, { shapes: shapes() }); }
+    if (!drawn) { build(); return "drew"; }
+    let drew = false;
+    if (dirtyCursor) { dirtyCursor = false; Plotly.relayout(div, { shapes: shapes() }); drew = true; }
     const pending = data.some((d) => d.from < d.it.length);
-    if (!pending && !dirtyHeads) return false;
-    if (now < nextAllowed) return true;
-    const t0 = performance.now();
+    if (pending && (maxX() >= xTop || grownY())) {
+      build(); // the axes grow: everything again in one react
+      return "drew";
+    }
     if (pending) {
       const upd = { x: [], y: [], customdata: [] };
       const idx = [];
@@ -208,14 +249,11 @@ export function createLossChart(div) {
       });
       Plotly.extendTraces(div, upd, idx, maxp);
       shown = spots;
-      fitY(false);
+      drew = true;
     }
-    if (dirtyHeads) relabelHeads();
-    else if (pending) settle(); // the axes may have grown: a nudged label follows
-    const dt = performance.now() - t0;
-    // An expensive redraw (many points) waits longer: at most ~20% of the time on this chart.
-    nextAllowed = now + Math.max(0, dt * 5 - 16) + (total() > 200000 ? 250 : 0);
-    return false;
+    if (dirtyHeads) { relabelHeads(); drew = true; } else if (pending || dirtySettle) drew = settle() || drew;
+    dirtySettle = false;
+    return drew && "drew";
   }
 
   function relabelHeads() {
@@ -240,9 +278,7 @@ export function createLossChart(div) {
   function setLog(on) {
     logY = on;
     if (!drawn || !window.Plotly) return;
-    Plotly.relayout(div, { "yaxis.type": on ? "log" : "linear", "yaxis.autorange": true });
-    if (!on) { yTop = 0; fitY(true); }
-    settle();
+    build();
   }
   function relabel() { if (runs.length) build(); }
 

@@ -17,6 +17,7 @@ export function createStepPanel(root, subEl) {
 
   function reset() { detail = null; point = null; model = null; dirty = false; empty(); }
   function empty() {
+    root.style.minHeight = "";
     root.textContent = "";
     subEl.textContent = "";
     root.append(el("p", "empty-note", t("step.empty")));
@@ -146,6 +147,9 @@ export function createStepPanel(root, subEl) {
     if (!dirty) return false;
     dirty = false;
     render();
+    // never shorter than it has been in this race: a line that wraps one iteration and not the
+    // next would resize the plots above, a full redraw each time (and a jumping page)
+    root.style.minHeight = `${root.offsetHeight}px`;
     return false;
   }
   function relabel() { render(); }

@@ -4,7 +4,8 @@
 //
 // Contour view = two stacked plots with identical axes: the background holds the contour (drawn
 // by Plotly.react only when the surface changes), the foreground holds only the light scatter
-// traces that stream with Plotly.extendTraces. Recomputing a contour on every frame would cost
+// traces, restyled in one call per drawn frame (paths, heads, labels, arrows). Recomputing a
+// contour on every frame would cost
 // far more than the paths themselves. The 3-D view is one WebGL scene. Reading the grid itself
 // (ranges, loss levels, a value between grid points, the caption) is surfacegrid.js.
 
@@ -25,13 +26,12 @@ const MARK = { start: 14, minimum: 20, head: 15, arrow: 16 }; // 2-D marker diam
 // scatter3d knows fewer marker symbols: the 2-D symbol a run has, in 3-D
 const SYMBOLS_3D = { circle: "circle", square: "square", diamond: "diamond", "triangle-up": "diamond-open", cross: "cross", star: "square-open" };
 
-export function createSurface(root, { emptyEl, captionEl }) {
+export function createSurface(root, { emptyEl, captionEl, request }) {
   const [bg, fg] = stackedLayers(root, "layer layer-bg", "layer layer-fg");
 
   let runs = [];        // [{name, color}]
   let paths = [];       // per run {x, y, z, it, pending, res}
   let surface = null;   // the last `surface` message (+ n_params)
-  let nextAllowed = 0;
   let view = "contour";
   let showBatch = false;
   let batchZ = null;
@@ -85,6 +85,18 @@ export function createSurface(root, { emptyEl, captionEl }) {
   function pathZ(x, y, loss) {
     if (surface.kind === "exact") return lifted(loss);
     return lifted(gridValue(surface, x, y));
+  }
+
+  /** Path i as drawn: its latest MAX_PATH points (up to the cursor), from the shared start point. */
+  function pathXYZ(i) {
+    const p = paths[i], n = cut(i), from = Math.max(0, n - MAX_PATH);
+    const x = p.x.slice(from, n), y = p.y.slice(from, n);
+    const out = from ? { x, y } : { x: [surface.start[0], ...x], y: [surface.start[1], ...y] };
+    if (three()) {
+      const z = x.map((v, k) => pathZ(v, y[k], p.z[from + k]));
+      out.z = from ? z : [lifted(zAt(surface, zInfo, surface.start)), ...z];
+    }
+    return out;
   }
 
   function headText(i) {
@@ -210,12 +222,8 @@ export function createSurface(root, { emptyEl, captionEl }) {
     const heads = headPoints();
     const textfont = (color, size, bold) => ({ color, size, family: FONT, ...(bold ? { weight: 700 } : {}), ...(is3 ? {} : { shadow: HALO }) });
     runs.forEach((run, i) => {
-      const p = paths[i], n = cut(i), px = p.x.slice(0, n), py = p.y.slice(0, n);
-      // every path begins at the shared start point
-      const path = { type: sc, mode: "lines", x: [surface.start[0], ...px], y: [surface.start[1], ...py],
-        line: { color: run.color, width: is3 ? 5 : 2.5, dash: run.dash }, hoverinfo: "skip", showlegend: false };
-      if (is3) path.z = [zStart, ...px.map((x, k) => pathZ(x, py[k], p.z[k]))];
-      traces.push(path);
+      traces.push({ type: sc, mode: "lines", ...pathXYZ(i), line: { color: run.color, width: is3 ? 5 : 2.5, dash: run.dash },
+        hoverinfo: "skip", showlegend: false });
       const h = heads[i];
       const head = { type: sc, mode: "markers+text", x: [h.x], y: [h.y], text: headText(i),
         textposition: headPosition(i, h), textfont: textfont(run.color, plotFont(2), true),
@@ -276,9 +284,11 @@ export function createSurface(root, { emptyEl, captionEl }) {
       };
       return lay;
     }
-    return { ...lay, ...axes(true), dragmode: false };
+    return { ...lay, ...axes(false), dragmode: false };
   }
-  function layoutBg() { return { ...layoutBase(), ...axes(false), dragmode: false }; }
+  // The axes are drawn on the background, redrawn only with the contour: every foreground
+  // redraw skips laying out their ticks again.
+  function layoutBg() { return { ...layoutBase(), ...axes(true), dragmode: false }; }
 
   function redraw() {
     if (!surface || !window.Plotly) return;
@@ -291,7 +301,7 @@ export function createSurface(root, { emptyEl, captionEl }) {
     drawn = true;
     if (!listening && fg.on) { // a resized plot: its labels placed again for their new pixels
       listening = true;
-      fg.on("plotly_relayout", (e) => { if (e && e.autosize && drawn && surface) overlay(); });
+      fg.on("plotly_relayout", (e) => { if (e && e.autosize && drawn && surface) { dirtyOverlay = true; request(); } });
     }
     overlay();
   }
@@ -329,51 +339,21 @@ export function createSurface(root, { emptyEl, captionEl }) {
     if (was !== status) dirtyOverlay = true;
   }
 
-  /** Apply buffered points; true if throttled with work left. */
+  /** Apply buffered points and labels in one Plotly call: "drew", or true if the batch surface waits. */
   function flush(now) {
     if (!surface || !window.Plotly) return false;
-    if (!drawn) { redraw(); return false; }
+    if (!drawn) { redraw(); return "drew"; }
     if (dirtyCursor) {
       dirtyCursor = false;
       if (cursor === null) redraw(); // back to live: rebuilt from every stored point
       else { Plotly.react(fg, foregroundTraces(), layoutFg(), plotConfig([bg, fg], "descent-surface")); overlay(); }
-      return false;
+      return "drew";
     }
-    if (cursor !== null) { // scrubbed back: new points wait in the paths; the batch toggle does not
-      if (dirtyBatch) drawBatch(now);
-      if (dirtyOverlay) overlay();
-      return false;
-    }
-    const pendingAny = paths.some((p) => p.pending > 0);
-    if (!pendingAny && !dirtyOverlay && !dirtyBatch) return false;
-    if (now < nextAllowed) return true;
-    const t0 = performance.now();
-    if (pendingAny) {
-      const is3 = three();
-      const upd = { x: [], y: [] }, idx = [], maxp = { x: [], y: [] };
-      if (is3) { upd.z = []; maxp.z = []; }
-      const heads = headPoints();
-      paths.forEach((p, i) => {
-        if (!p.pending) return;
-        const from = p.x.length - p.pending;
-        upd.x.push(p.x.slice(from)); upd.y.push(p.y.slice(from));
-        if (is3) upd.z.push(p.z.slice(from).map((v, k) => pathZ(p.x[from + k], p.y[from + k], v)));
-        idx.push(tPath(i));
-        maxp.x.push(MAX_PATH); maxp.y.push(MAX_PATH); if (is3) maxp.z.push(MAX_PATH);
-        const h = heads[i];
-        upd.x.push([h.x]); upd.y.push([h.y]); if (is3) upd.z.push([pathZ(h.x, h.y, h.z)]);
-        idx.push(tHead(i));
-        maxp.x.push(1); maxp.y.push(1); if (is3) maxp.z.push(1);
-        p.pending = 0;
-      });
-      Plotly.extendTraces(fg, upd, idx, maxp);
-      if (!three() && JSON.stringify(arrange(heads)) !== drawnLabels) dirtyOverlay = true; // the heads moved into a label
-    }
-    if (dirtyOverlay) overlay(); else if (surface.kind !== "exact") caption();
-    if (dirtyBatch && now - batchShownAt > BATCH_REFRESH_MS) drawBatch(now);
-    const dt = performance.now() - t0;
-    nextAllowed = now + Math.max(0, dt * 3 - 16); // at most about a third of the time
-    return dirtyBatch;
+    const pendingAny = cursor === null && paths.some((p) => p.pending > 0); // scrubbed back, new points wait
+    if (dirtyBatch && (cursor !== null || now - batchShownAt > BATCH_REFRESH_MS)) { drawBatch(now); caption(); return "drew"; }
+    if (!pendingAny && !dirtyOverlay) return dirtyBatch;
+    overlay(pendingAny);
+    return "drew";
   }
 
   // ---- the inspected run: arrows, ghost, batch surface, head labels
@@ -412,7 +392,8 @@ export function createSurface(root, { emptyEl, captionEl }) {
     return null;
   }
 
-  function overlay() {
+  /** The labels, heads, ghost and arrows (and, with `withPaths`, every path) in one restyle. */
+  function overlay(withPaths = false) {
     dirtyOverlay = false;
     if (!drawn || !surface) return;
     const is3 = three();
@@ -461,6 +442,14 @@ export function createSurface(root, { emptyEl, captionEl }) {
       "textfont.color": [U, U, U, U, color, ...runs.map(() => U)],
     };
     if (is3) upd.z = [U, U, ghost.z, full.z, batch.z, ...heads.map((h) => [pathZ(h.x, h.y, h.z)])];
+    if (withPaths) {
+      runs.forEach((_, k) => {
+        const xyz = pathXYZ(k);
+        paths[k].pending = 0;
+        idx.push(tPath(k));
+        for (const key of Object.keys(upd)) upd[key].push(key in xyz ? xyz[key] : U);
+      });
+    }
     Plotly.restyle(fg, upd, idx);
     caption();
   }

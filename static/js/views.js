@@ -44,6 +44,7 @@ export function createViews(ui) {
     $("view-contour").setAttribute("aria-pressed", String(v === "contour"));
     $("view-3d").setAttribute("aria-pressed", String(v === "3d"));
     ui.surface.setView(v);
+    ui.draw.hold();
   }
   $("view-contour").addEventListener("click", () => setView("contour"));
   $("view-3d").addEventListener("click", () => setView("3d"));
@@ -57,9 +58,10 @@ export function createViews(ui) {
     b.addEventListener("click", () => {
       for (const o of document.querySelectorAll("[data-xmode]")) o.setAttribute("aria-pressed", String(o === b));
       ui.loss.setXMode(b.dataset.xmode);
+      ui.draw.hold();
     });
   }
-  $("loss-log").addEventListener("change", (ev) => ui.loss.setLog(ev.target.checked));
+  $("loss-log").addEventListener("change", (ev) => { ui.loss.setLog(ev.target.checked); ui.draw.hold(); });
 
   // ---- language and large text
   for (const b of document.querySelectorAll("[data-lang]")) b.addEventListener("click", () => setLang(b.dataset.lang));

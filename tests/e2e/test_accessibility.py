@@ -309,8 +309,7 @@ def test_runs_differ_without_colour_and_paused_is_no_runs_colour(live_server, br
           return {
             dashes: runs.map((_, i) => loss[3 * i + 1].line.dash),
             labels: runs.map((_, i) => String(loss[3 * i + 2].text)),
-            symbols: surf.filter((d) => d.mode === 'markers+text' && runs.some((n) => String(d.text).includes(n)))
-                         .map((d) => d.marker.symbol),
+            symbols: runs.map((_, i) => surf[2 * i + 1].marker.symbol),  // each run's head (contour view)
             glyphs: [...document.querySelectorAll('#counters .run .swatch')].map((e) => e.textContent),
             drawn: [...document.querySelectorAll('#loss-plot .scatterlayer .trace path.js-line')]
                      .map((p) => p.style.strokeDasharray || 'solid'),

@@ -34,6 +34,8 @@ def labels(page, plot: str) -> list[str]:
 
 
 def assert_clear(page, when: str) -> None:
+    for plot in ("#surface-plot", "#loss-plot"):  # the plots take turns: each has drawn its labels
+        page.wait_for_function(f"() => ({BOXES})('{plot}').length > 0")
     page.wait_for_timeout(150)  # the frame after the last message is drawn
     for plot in ("#surface-plot", "#loss-plot"):
         assert overlaps(page, plot) == [], f"{when}: overlapping labels in {plot}"
