@@ -446,6 +446,7 @@ class RedisRoomHub(RoomHub):
         if question:
             asked = decode(question)
             room.ask(asked["id"], asked["prompt"], asked["choices"])
+            room.tally = None  # not all zero: unknown until counted (by a presenter, a reveal)
             if revealed == "1":
                 self._revealed(room, asked["id"])
         self.rooms[code] = room

@@ -6,9 +6,11 @@ share a real redis-server in test_rooms_redis.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 
+from conftest import start_live_server
 from test_rooms import Viewer, at_once, create_room, join_viewer, present
 from test_train_socket import Client
 
@@ -202,3 +204,28 @@ def test_only_a_presenting_session_may_ask(live_server):
     teacher.ws.send(json.dumps({"type": "vote", "id": "x", "choice": 0}))
     assert teacher.until("error")[0]["code"] == "unknown_type"  # viewers vote, not presenters
     teacher.close()
+
+
+def test_votes_are_rate_limited_like_every_message():
+    """A phone that floods its socket with votes gets a handful counted, not all."""
+    caps = {"DESCENT_MAX_MESSAGES_PER_SECOND": "1", "DESCENT_MAX_MESSAGE_BURST": "4"}
+    with start_live_server(env=caps, name="vote-capped") as base:
+        room = create_room(base)
+        teacher = Client(base)
+        present(teacher, room)
+        viewer = join_viewer(base, room["code"])
+        qid = ask(teacher)
+        viewer.until("question")
+        for i in range(30):
+            viewer.send({"type": "vote", "id": qid, "choice": i % 2})
+        answers = []
+        with contextlib.suppress(TimeoutError):
+            while True:
+                answers.append(viewer.recv(timeout=1.5))
+        voted = [a for a in answers if a["type"] == "voted"]
+        assert 1 <= len(voted) <= 10, len(voted)  # a burst of 4 and 1 a second
+        counts = [0] * len(QUESTION["choices"])
+        counts[voted[-1]["choice"]] = 1
+        tally_reaching(teacher, counts, 1)  # one voter, its latest vote
+        viewer.close()
+        teacher.close()
