@@ -5,7 +5,7 @@
 A fresh server (uvicorn, default settings); Debian's headless Chromium at a desktop (1440x900),
 a projector (1280x720) and a phone (390x844), in English and Korean (install a CJK font, e.g.
 Debian's fonts-noto-cjk, or the Korean shows as boxes); the Present dialog and a phone watching
-the room.
+the room; a class vote on a phone, revealed.
 """
 
 from __future__ import annotations
@@ -59,6 +59,38 @@ def present(browser, base: str) -> None:
     phone.context.close()
 
 
+def vote(browser, base: str) -> None:
+    """The teacher asks, a phone votes, the teacher reveals: the phone shows the tally."""
+    teacher = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    teacher.goto(base + LINKS["en"])
+    teacher.wait_for_function(READY, timeout=30_000)
+    teacher.click("#btn-present")
+    teacher.wait_for_function("() => document.getElementById('dlg-url').value !== ''")
+    viewer_url = teacher.input_value("#dlg-url")
+    teacher.keyboard.press("Escape")
+    phones = [browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True, locale="en-US").new_page() for _ in range(3)]
+    for phone in phones:
+        phone.goto(viewer_url)
+        phone.wait_for_function(READY, timeout=30_000)
+    teacher.click("#btn-ask")
+    teacher.fill("#ask-prompt", "Which run's loss curve will be the noisiest?")
+    for i, choice in enumerate(["SGD (batch 1)", "Mini-batch (32)", "Full batch", "All alike"]):
+        teacher.fill(f"#ask-form fieldset label:nth-of-type({i + 1}) input", choice)
+    teacher.click("#ask-form button[type=submit]")
+    for phone, choice in zip(phones, (0, 0, 1), strict=True):
+        phone.wait_for_selector("#vote:not([hidden])")
+        phone.locator("#vote-choices button").nth(choice).tap()
+        phone.wait_for_selector("#vote-choices button[aria-pressed=true]")
+    teacher.wait_for_function("() => document.getElementById('vote-voters').textContent"
+                              " === '3 voted'")
+    teacher.click("#vote-reveal")
+    phones[0].wait_for_selector("#vote-choices .bar b")
+    phones[0].screenshot(path=DOCS / "screenshot-vote-phone.png")
+    for page in (teacher, *phones):
+        page.context.close()
+
+
 def main() -> None:
     with start_live_server(name="screenshots") as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
@@ -69,6 +101,7 @@ def main() -> None:
                 shoot(browser, base + link, DOCS / name, size, lang)
                 print(name)
         present(browser, base)
+        vote(browser, base)
         browser.close()
 
 

@@ -34,6 +34,7 @@ import { createViews } from "./js/views.js";
 import { createViewer } from "./js/viewer.js";
 import { createRunsEditor } from "./js/runsedit.js";
 import { createMore } from "./js/more.js";
+import { createVote } from "./js/vote.js";
 
 // Every widget and part of the page by name. The parts look each other up here when they are
 // called (never while they are created), so the order below only follows the page's own.
@@ -86,6 +87,8 @@ ui.runsEdit = createRunsEditor(ui);
 ui.classroom = createClassroom({
   send: (m) => ui.socket.send(m), getConfig: a.shareConfig, notify: ui.notice.show, dismiss: ui.notice.hide,
 });
+// ui.vote.openAsk({prompt, choices}): the ask form filled with a lesson step's question
+window.__dp.vote = ui.vote = createVote((m) => ui.socket.send(m));
 createFiles({ getRequest: a.exportRequest, onLoad: ui.replay.replay, notify: ui.notice.show });
 createMore($("more"));
 onLangChange(ui.views.relabel);

@@ -13,6 +13,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     field_validator,
     model_validator,
@@ -35,6 +36,9 @@ MAX_WIDTH = 16
 MAX_SEED = 2**32 - 1
 MAX_TARGET_LOSS = 1e6
 MAX_BATCH = 100_000
+MAX_CHOICES = 6  # a class vote: 2 to 6 choices of at most 80 characters, a prompt of at most 200
+MAX_CHOICE_CHARS = 80
+MAX_PROMPT_CHARS = 200
 #: Characters of a client's value an error message quotes (its repr), at most.
 ECHO_CHARS = 80
 
@@ -191,13 +195,39 @@ class InspectMessage(_Strict):
 
 
 class BareMessage(_Strict):
-    type: Literal["pause", "resume", "step", "stop", "end_presentation"]
+    type: Literal["pause", "resume", "step", "stop", "end_presentation", "reveal",
+                  "close_question"]
 
 
 class PresentMessage(_Strict):
     type: Literal["present"]
     room: Annotated[str, Field(min_length=1, max_length=12)]
     token: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+def Text(most: int) -> Any:  # noqa: N802
+    """Text of 1 to `most` characters, trimmed (blank text is refused)."""
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=most)]
+
+
+class Question(_Strict):
+    """A class vote's question, as the presenter typed it."""
+
+    prompt: Text(MAX_PROMPT_CHARS)
+    choices: Annotated[list[Text(MAX_CHOICE_CHARS)], Field(min_length=2, max_length=MAX_CHOICES)]
+
+
+class AskMessage(_Strict):
+    type: Literal["ask"]
+    question: Question
+
+
+class VoteMessage(_Strict):
+    """The one message a room's viewer may send (on /ws/room/CODE, not /ws/train)."""
+
+    type: Literal["vote"]
+    id: Annotated[str, Field(min_length=1, max_length=32)]
+    choice: Int(0, MAX_CHOICES - 1)
 
 
 MESSAGES: dict[str, type[BaseModel]] = {
@@ -211,6 +241,9 @@ MESSAGES: dict[str, type[BaseModel]] = {
     "present": PresentMessage,
     "reproject": ReprojectMessage,
     "end_presentation": BareMessage,
+    "ask": AskMessage,
+    "reveal": BareMessage,
+    "close_question": BareMessage,
 }
 
 
@@ -227,7 +260,7 @@ def describe(error: dict[str, Any], prefix: str = "") -> tuple[str, str, str]:
     ranges = _RANGES.get(loc.split(".")[-1] if loc else "")
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal") and ranges:
         return field, f"{field} must be {ranges}{got_text}", "out_of_range"
-    if kind in ("too_long", "too_short") and ranges:
+    if kind in ("too_long", "too_short", "string_too_long", "string_too_short") and ranges:
         return field, f"{field} must be {ranges}", "out_of_range"
     if kind == "extra_forbidden":
         return field, f"{field} is not a known field", "unknown_field"
@@ -259,6 +292,10 @@ _RANGES: dict[str, str] = {
     "runs": f"a list of 1 to {MAX_RUNS} runs",
     "batch_size": f"an integer in [1, {MAX_BATCH}], or null for full batch",
     "name": "text of 1 to 40 characters",
+    "prompt": f"text of 1 to {MAX_PROMPT_CHARS} characters",
+    "choices": f"a list of 2 to {MAX_CHOICES} choices, each text of 1 to {MAX_CHOICE_CHARS} "
+               "characters",
+    "choice": f"an integer in [0, {MAX_CHOICES - 1}] (the choice's index)",
 }
 
 

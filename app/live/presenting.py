@@ -49,6 +49,8 @@ class Presenting:
         self.viewers_changed = False
         self.lost: list[dict[str, Any]] = []  # `room_lost` messages for the pacer to send
         self.sent: dict[str, int] = {}  # per run, the last iteration the room was given
+        self.vote_news: dict[str, Any] | None = None  # the latest `votes` (or question_closed)
+        self.question_news: dict[str, Any] | None = None  # an open question, after a present
 
     def publish(self, message: dict[str, Any], text: str) -> None:
         """Pass a message the session sends on to the room (details of the inspected run only)."""
@@ -92,6 +94,10 @@ class Presenting:
         self.room = room
         room.on_viewers.append(self.count_viewers)
         room.on_lost.append(self.room_lost)
+        room.on_votes.append(self.count_votes)
+        # A page that presents again (a reload) gets the question still open, and its tally.
+        self.question_news, self.vote_news = room.question, room.tally
+        self.session.poke()
 
     def _run_so_far(self, race: Race) -> None:
         """Give the room the race so far: started, surface, every point, done, state."""
@@ -151,6 +157,38 @@ class Presenting:
         self.viewers_changed = True
         self.session.poke()
 
+    def count_votes(self, message: dict[str, Any]) -> None:
+        """The room's tally changed: the pacer sends the latest (the room coalesces them)."""
+        self.vote_news = message
+        self.session.poke()
+
+    def _presented(self) -> Any:
+        if self.room is None:
+            raise ClientError("this session is not presenting: present to a room first",
+                              "not_presenting", "type")
+        return self.session.ws.app.state.rooms
+
+    async def _vote_step(self, step: Any) -> Any:
+        try:
+            return await step
+        except RoomError as exc:
+            raise ClientError(str(exc), exc.code, "type") from None
+
+    async def ask(self, msg: Any) -> None:
+        """`ask`: a question for the room's viewers; the answer is `asked` with its id."""
+        hub, room = self._presented(), self.room
+        question = msg.question
+        qid = await self._vote_step(hub.ask(room, question.prompt, list(question.choices)))
+        await self.session.send({"type": "asked", "id": qid})
+
+    async def reveal(self, _msg: Any) -> None:
+        """`reveal`: the viewers see the tally."""
+        await self._vote_step(self._presented().reveal(self.room))
+
+    async def close_question(self, _msg: Any) -> None:
+        """`close_question`: the question ends for everyone."""
+        await self._vote_step(self._presented().close_question(self.room))
+
     def room_lost(self, code: str, reason: str) -> None:
         """The room ended without us (e.g. Redis went away): stop presenting, say so."""
         room = self.room
@@ -178,6 +216,9 @@ class Presenting:
                 room.on_viewers.remove(self.count_viewers)
             if self.room_lost in room.on_lost:
                 room.on_lost.remove(self.room_lost)
+            if self.count_votes in room.on_votes:
+                room.on_votes.remove(self.count_votes)
+            self.question_news = self.vote_news = None
 
     async def send_news(self) -> None:
         """The pacer's part: lost rooms, and the viewer count when it changed."""
@@ -187,6 +228,14 @@ class Presenting:
             self.viewers_changed = False
             if self.room is not None:
                 await self.session.send(_presenting(self.room))
+        if self.question_news is not None:
+            question, self.question_news = self.question_news, None
+            await self.session.send(question)
+        if self.vote_news is not None:
+            votes, self.vote_news = self.vote_news, None
+            if self.room is not None and self.room.revealed and votes["type"] == "votes":
+                votes = {**votes, "revealed": True}
+            await self.session.send(votes)
 
 
 def _presenting(room: Room) -> dict[str, Any]:

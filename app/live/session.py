@@ -60,7 +60,8 @@ class Session:
             "start": self.on_start, "speed": self.on_speed, "present": self.on_present,
             "end_presentation": self.on_end_presentation, "reproject": self.on_reproject,
             "inspect": self.on_inspect, "pause": self.on_pause, "resume": self.on_resume,
-            "step": self.on_step, "stop": self.on_stop,
+            "step": self.on_step, "stop": self.on_stop, "ask": self.presenting.ask,
+            "reveal": self.presenting.reveal, "close_question": self.presenting.close_question,
         }
 
     # -- plumbing --------------------------------------------------------------------------

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from typing import Any
 
 from app.rooms.codes import new_code, new_token, normalise_code, token_hash
-from app.rooms.room import BACKLOG_BYTES, HISTORY_BYTES, Room, Viewer
+from app.rooms.room import BACKLOG_BYTES, HISTORY_BYTES, VOTERS_PER_SEAT, Room, Viewer
 
 log = logging.getLogger("descent.rooms")
 
@@ -40,6 +41,7 @@ class RoomHub:
                  max_backlog_bytes: int = BACKLOG_BYTES) -> None:
         self.rooms: dict[str, Room] = {}
         self.max_rooms, self.max_viewers, self.idle_seconds = max_rooms, max_viewers, idle_seconds
+        self.max_voters = VOTERS_PER_SEAT * max_viewers  # per question
         self.room_limits = {"max_history_bytes": max_history_bytes,
                             "max_backlog_bytes": max_backlog_bytes}
         self.grace = PRESENTER_GRACE
@@ -139,6 +141,28 @@ class RoomHub:
 
     async def leave(self, room: Room, viewer: Viewer) -> None:
         room.leave(viewer)
+
+    # -- a class vote ----------------------------------------------------------------------------
+    async def ask(self, room: Room, prompt: str, choices: list[str]) -> str:
+        """Open a question in the room (replacing an open one); its id."""
+        qid = secrets.token_hex(4)
+        room.ask(qid, prompt, choices)
+        return qid
+
+    async def vote(self, room: Room, viewer: Viewer, qid: str, choice: int) -> None:
+        """Count a viewer's vote (VoteError when it cannot count)."""
+        room.cast(viewer.voter, qid, choice, self.max_voters)
+
+    def _open_question(self, room: Room) -> str:
+        if room.question is None:
+            raise RoomError("no question is open: ask one first", "no_question")
+        return room.question["id"]
+
+    async def reveal(self, room: Room) -> None:
+        room.reveal(self._open_question(room))
+
+    async def close_question(self, room: Room) -> None:
+        room.close_question(self._open_question(room))
 
     async def end(self, code: str, reason: str = "the presenter ended the presentation") -> None:
         room = self.rooms.pop(code, None)

@@ -15,6 +15,11 @@ own field, +1 on join and -1 on leave (so the order the increments land in does 
 and holds a lease it renews while it lives: the counts of a worker that died stop counting
 when its lease runs out.
 
+A class vote's question is kept in the room's hash and each vote in the room's `votes` hash
+(app/rooms/redis_store.py), so no worker holds a vote only in its memory: a vote on any worker
+is announced on the channel, and the workers that have the room's presenter (or whose viewers
+see the revealed tally) count the hash again, at most ~5 times per second.
+
 If Redis goes away, viewers get a close frame saying so and the presenter a `room_lost`
 message; the presenter's own session keeps running (publishing never blocks it).
 """
@@ -38,19 +43,22 @@ from app.core.wire import decode, encode
 from app.rooms.codes import new_code, new_token, normalise_code, token_hash, token_matches
 from app.rooms.hub import RoomError, RoomHub
 from app.rooms.redis_store import (
+    ASK,
     COUNT,
     CREATE,
+    END_OR_REVEAL,
     JOIN,
     LEAVE,
     PRESENCE,
     RENEW,
     ROOMS,
+    VOTE,
     WORKERS,
     keep_alive,
     publish,
     room_keys,
 )
-from app.rooms.room import Room, Viewer
+from app.rooms.room import VOTE_EVERY, Room, Viewer, check_vote, tally, too_many_voters
 
 log = logging.getLogger("descent.rooms")
 
@@ -89,8 +97,12 @@ class RedisRoomHub(RoomHub):
         self.owed: dict[str, int] = {}  # per room, leaves not yet counted (Redis was away)
         self.scripts = {name: self.redis.register_script(text) for name, text in (
             ("create", CREATE), ("join", JOIN), ("leave", LEAVE), ("count", COUNT),
-            ("renew", RENEW), ("presence", PRESENCE))}
+            ("renew", RENEW), ("presence", PRESENCE), ("ask", ASK), ("vote", VOTE),
+            ("end_or_reveal", END_OR_REVEAL))}
         self.notice = f"{self.worker}|0|" + encode({"type": "_viewers"})
+        self.vote_notice = f"{self.worker}|0|" + encode({"type": "_votes"})
+        self.tallies: dict[str, asyncio.Task] = {}  # pending counts of votes, per room
+        self.stale_votes: set[str] = set()  # rooms with votes since their count was read
 
     async def _call(self, coro: Any) -> Any:
         try:
@@ -131,6 +143,8 @@ class RedisRoomHub(RoomHub):
         if not room.sinks:
             room.sinks.append(self._outbox(code))
         room.remote_viewers = await self._remote_viewers(code)
+        if room.question is not None:  # e.g. after a restart: the votes are in Redis
+            self._count_votes(room)
         room.touch()
         self._renew_lease()
         self._stop_leaving(code)
@@ -199,6 +213,99 @@ class RedisRoomHub(RoomHub):
         room.leave(viewer)
         self._maybe_detach(room)
         await self._uncount(room.code)
+
+    # -- a class vote ----------------------------------------------------------------------------
+    async def ask(self, room: Room, prompt: str, choices: list[str]) -> str:
+        """Open a question in Redis (emptying the votes) and on every worker's mirror."""
+        qid = secrets.token_hex(4)
+        question = {"type": "question", "id": qid, "prompt": prompt, "choices": choices}
+        text = encode(question)
+        keys = room_keys(room.code)
+        made = await self._call(self.scripts["ask"](
+            keys=[keys["room"], keys["votes"], keys["channel"]],
+            args=[qid, text, len(choices), f"{self.worker}|0|{text}"]))
+        if not made:
+            raise self._unknown(room.code)
+        room.ask(qid, prompt, choices)  # here at once; the other workers hear it on the channel
+        return qid
+
+    async def vote(self, room: Room, viewer: Viewer, qid: str, choice: int) -> None:
+        """Record the vote in Redis (checked there against the open question, in one step)."""
+        keys = room_keys(room.code)
+        answer = await self._call(self.scripts["vote"](
+            keys=[keys["room"], keys["votes"], keys["channel"]],
+            args=[qid, choice, viewer.voter, self.max_voters, self.ttl, self.vote_notice]))
+        if answer[0] == 0:
+            check_vote(None, qid, choice)
+        if answer[0] == -1:
+            check_vote({"id": qid, "choices": [None] * int(answer[1])}, qid, choice)
+        if answer[0] == -2:
+            raise too_many_voters(self.max_voters)
+
+    async def _end_or_reveal(self, room: Room, what: str, message: dict[str, Any]) -> None:
+        keys = room_keys(room.code)
+        text = encode(message)
+        await self._call(self.scripts["end_or_reveal"](
+            keys=[keys["room"], keys["votes"], keys["channel"]],
+            args=[message["id"], what, f"{self.worker}|0|{text}"]))
+
+    async def reveal(self, room: Room) -> None:
+        qid = self._open_question(room)
+        await self._end_or_reveal(room, "reveal", {"type": "_reveal", "id": qid})
+        self._revealed(room, qid)
+
+    def _revealed(self, room: Room, qid: str) -> None:
+        if room.question is not None and room.question["id"] == qid:
+            room.revealed = True
+            self._count_votes(room)  # the viewers here get the tally once counted
+
+    async def close_question(self, room: Room) -> None:
+        qid = self._open_question(room)
+        await self._end_or_reveal(room, "close", {"type": "question_closed", "id": qid})
+        room.close_question(qid)
+
+    def _count_votes(self, room: Room) -> None:
+        """The room's votes changed somewhere: count them again soon (one count per burst)."""
+        self.stale_votes.add(room.code)
+        if room.code not in self.tallies:
+            self.tallies[room.code] = asyncio.create_task(self._tally(room))
+
+    async def _tally(self, room: Room) -> None:
+        """Count the open question's votes in Redis, at most every VOTE_EVERY seconds."""
+        keys = room_keys(room.code)
+        try:
+            while room.code in self.stale_votes:
+                await asyncio.sleep(VOTE_EVERY)
+                self.stale_votes.discard(room.code)
+                question = room.question
+                if question is None:
+                    continue
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.hget(keys["room"], "qid")
+                    pipe.hvals(keys["votes"])
+                    qid, choices = await self._call(pipe.execute())
+                if qid == question["id"]:  # the hash holds this question's votes
+                    room.set_tally(tally(question, choices))
+        except RoomError:
+            pass
+        finally:
+            if self.tallies.get(room.code) is asyncio.current_task():
+                del self.tallies[room.code]
+
+    def _vote_news(self, room: Room, worker: str, message: dict[str, Any]) -> None:
+        """A class vote's news on the channel, applied to this worker's mirror."""
+        kind = message.get("type")
+        if kind == "_votes":
+            if room.presenters > 0 or room.revealed:
+                self._count_votes(room)
+        elif worker == self.worker:
+            return  # our own presenter's: applied here already, in order
+        elif kind == "question":
+            room.ask(message["id"], message["prompt"], message["choices"])
+        elif kind == "_reveal":
+            self._revealed(room, message["id"])
+        elif kind == "question_closed":
+            room.close_question(message["id"])
 
     async def _uncount(self, code: str, count: int = 1) -> None:
         """Take viewers off this worker's count of a room (later, if Redis is away now)."""
@@ -278,7 +385,7 @@ class RedisRoomHub(RoomHub):
     async def close(self) -> None:
         for task in [*self.listeners.values(), *self.publishers.values(),
                      *self.draining.values(), *self.recounts.values(), *self.leaving.values(),
-                     self.renewing]:
+                     *self.tallies.values(), self.renewing]:
             if task is not None:
                 task.cancel()
         with contextlib.suppress(RedisError, OSError):
@@ -316,7 +423,9 @@ class RedisRoomHub(RoomHub):
                 pipe.hgetall(keys["details"])
                 pipe.get(keys["state"])
                 pipe.hget(keys["room"], "presence")
-                history, details, state, presence = await self._call(pipe.execute())
+                pipe.hmget(keys["room"], "question", "revealed")
+                history, details, state, presence, (question, revealed) = await self._call(
+                    pipe.execute())
         except RoomError:
             await pubsub.aclose()
             raise
@@ -334,6 +443,12 @@ class RedisRoomHub(RoomHub):
             room.deliver(decode(text), text)
         if state:
             room.deliver(decode(state), state)
+        if question:
+            asked = decode(question)
+            room.ask(asked["id"], asked["prompt"], asked["choices"])
+            room.tally = None  # not all zero: unknown until counted (by a presenter, a reveal)
+            if revealed == "1":
+                self._revealed(room, asked["id"])
         self.rooms[code] = room
         self.listeners[code] = asyncio.create_task(self._listen(room, pubsub, last))
         return room
@@ -352,6 +467,9 @@ class RedisRoomHub(RoomHub):
                     continue
                 if kind == "presenter":  # from any worker, this one's too: news for viewers
                     room.set_presence(message.get("status", "live"))
+                    continue
+                if kind in ("_votes", "question", "_reveal", "question_closed"):
+                    self._vote_news(room, worker, message)
                     continue
                 if kind == "_closed":
                     self._drop(room.code, message.get("reason", "the room ended"), "room_ended")
@@ -429,6 +547,9 @@ class RedisRoomHub(RoomHub):
         listener = self.listeners.pop(code, None)
         if listener is not None and listener is not asyncio.current_task():
             listener.cancel()
+        counting = self.tallies.pop(code, None)
+        if counting is not None and counting is not asyncio.current_task():
+            counting.cancel()
         publisher, outbox = self.publishers.pop(code, None), self.outboxes.pop(code, None)
         if publisher is not None and outbox is not None and reason is None:
             # Everyone here left (the presenter's last viewers here may leave on its `done`

@@ -133,17 +133,58 @@ return 1
 """
 
 
+# A class vote: the open question lives in the room's hash (`qid`, `question`: its message,
+# `choices`: how many, `revealed`), each voter's choice in the room's `votes` hash (voter ->
+# choice), which expires with the room. One question is open at a time: asking another or
+# closing it empties the hash in the same step, so a vote can never land on the wrong one.
+# KEYS: room, votes, channel; ARGV: qid, question message, number of choices, the message.
+ASK = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'qid', ARGV[1], 'question', ARGV[2], 'choices', ARGV[3],
+           'revealed', '0')
+redis.call('PUBLISH', KEYS[3], ARGV[4])
+return 1
+"""
+# KEYS: room, votes, channel; ARGV: qid, choice, voter, max voters, ttl, notice.
+# Returns {1} (counted), {0} (not the open question), {-1, choices} (no such choice) or
+# {-2} (as many voters as the question may have).
+VOTE = """
+if redis.call('HGET', KEYS[1], 'qid') ~= ARGV[1] then return {0} end
+local choices = tonumber(redis.call('HGET', KEYS[1], 'choices'))
+if tonumber(ARGV[2]) >= choices then return {-1, choices} end
+if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 0
+   and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[4]) then return {-2} end
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+redis.call('PUBLISH', KEYS[3], ARGV[6])
+return {1}
+"""
+# KEYS: room, votes, channel; ARGV: qid, 'reveal' or 'close', the message.
+END_OR_REVEAL = """
+if redis.call('HGET', KEYS[1], 'qid') ~= ARGV[1] then return 0 end
+if ARGV[2] == 'reveal' then
+  redis.call('HSET', KEYS[1], 'revealed', '1')
+else
+  redis.call('HDEL', KEYS[1], 'qid', 'question', 'choices', 'revealed')
+  redis.call('DEL', KEYS[2])
+end
+redis.call('PUBLISH', KEYS[3], ARGV[3])
+return 1
+"""
+
+
 def room_keys(code: str) -> dict[str, str]:
     """The names of a room's keys in Redis (and of its channel)."""
     base = PREFIX + code
     return {"room": base, "history": base + ":history", "seq": base + ":seq",
             "details": base + ":details", "state": base + ":state",
             "viewers": base + ":viewers", "channel": base + ":live",
-            "history_bytes": base + ":history_bytes"}
+            "history_bytes": base + ":history_bytes", "votes": base + ":votes"}
 
 
 # The keys of a room that expire after the idle time, pushed back by every publish.
-EXPIRING = ("room", "history", "history_bytes", "seq", "details", "state")
+EXPIRING = ("room", "history", "history_bytes", "seq", "details", "state", "votes")
 
 
 async def keep_alive(redis: Any, code: str, ttl: int) -> None:

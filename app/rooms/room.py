@@ -10,11 +10,18 @@ then the run so far), and closed if that keeps happening.
 Both are bounded in bytes (Settings.max_room_history_mb, max_viewer_backlog_mb): the history
 keeps each point as its JSON text, so it is measured exactly, and past its bound the older half
 of each run is thinned to every other point, as a session's is.
+
+A room also holds at most one open question of a class vote (`ask`): its text (a prompt of at
+most 200 characters, 2 to 6 choices of at most 80), the tally its presenter is sent and, in
+this process, each voter's choice: at most VOTERS_PER_SEAT x the viewer cap
+(DESCENT_MAX_VIEWERS_PER_ROOM) voters per question, about 100 bytes each. With Redis the votes
+live in Redis instead (app/rooms/redis_store.py), the room keeps only the question and tally.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -36,6 +43,43 @@ SNAPSHOT_FRAME_POINTS = 5000  # points per frame in a late joiner's snapshot, at
 SNAPSHOT_FRAME_BYTES = 2**20  # ... and about this many characters
 FLUSH_EVERY = 0.066  # seconds: viewers get the presenter's frames merged, ~15 per second
 BROADCAST = frozenset({"started", "surface", "frame", "detail", "state", "done"})
+VOTE_EVERY = 0.2  # seconds: votes are tallied for the presenter at most ~5 times per second
+# Voters of one question, per seat of the room (DESCENT_MAX_VIEWERS_PER_ROOM): a viewer who
+# leaves keeps their vote, so a phone that reconnects (a new connection) may vote again.
+VOTERS_PER_SEAT = 2
+
+
+class VoteError(ValueError):
+    """A vote that cannot count (the error code `bad_vote`): the message says why."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_vote(question: dict[str, Any] | None, qid: str, choice: int) -> None:
+    """Refuse a vote for a question that is not open, or for a choice it does not have."""
+    if question is None or question["id"] != qid:
+        raise VoteError(f"question {qid!r} is not open: vote on the question shown now", "id")
+    if not 0 <= choice < len(question["choices"]):
+        raise VoteError(f"choice must be an integer in [0, {len(question['choices']) - 1}] "
+                        f"for this question, got {choice}", "choice")
+
+
+def too_many_voters(limit: int) -> VoteError:
+    return VoteError(f"this question has as many voters as it may: {limit} "
+                     f"({VOTERS_PER_SEAT} x DESCENT_MAX_VIEWERS_PER_ROOM)", "id")
+
+
+def tally(question: dict[str, Any], choices: Any) -> dict[str, Any]:
+    """The `votes` message of a question from its voters' choices."""
+    counts = [0] * len(question["choices"])
+    voters = 0
+    for choice in choices:
+        if 0 <= int(choice) < len(counts):
+            counts[int(choice)] += 1
+            voters += 1
+    return {"type": "votes", "id": question["id"], "counts": counts, "voters": voters}
 
 
 @dataclass(eq=False)
@@ -52,6 +96,7 @@ class Viewer:
     closed_reason: str | None = None
     queued: int = 0
     allowance: int = BACKLOG_BYTES
+    voter: str = field(default_factory=lambda: secrets.token_hex(6))  # one vote per connection
 
     def push(self, text: str) -> None:
         self.queue.append(text)
@@ -103,6 +148,12 @@ class Room:
     sinks: list[Any] = field(default_factory=list)  # callbacks (message, text): e.g. to Redis
     remote_viewers: int = 0  # viewers of this room in other processes (Redis mode)
     presence: str = "waiting"  # the presenter: waiting (never came), live, away or left
+    question: dict[str, Any] | None = None  # the open question's `question` message
+    revealed: bool = False  # its tally is shown to the viewers
+    tally: dict[str, Any] | None = None  # its latest `votes` message (without `revealed`)
+    votes: dict[str, int] = field(default_factory=dict)  # voter -> choice (in this process)
+    on_votes: list[Any] = field(default_factory=list)  # callbacks (votes message): presenters
+    _tally_handle: asyncio.TimerHandle | None = None
     _snapshot: list[str] | None = None
     _snapshot_bytes: int = 0
     _pending: PendingFrame = field(default_factory=PendingFrame)  # frames merged, not yet sent
@@ -273,10 +324,95 @@ class Room:
         self._viewers_changed()
 
     def _send_snapshot(self, viewer: Viewer) -> None:
-        """Queue the run so far; the backlog may then grow by max_backlog_bytes more."""
+        """Queue the run so far and the open question; the backlog may then grow by
+        max_backlog_bytes more."""
         for text in self.snapshot():
             viewer.push(text)
-        viewer.allowance = self._snapshot_bytes + self.max_backlog_bytes
+        extra = 0
+        for message in self.question_news():
+            text = encode(message)
+            viewer.push(text)
+            extra += len(text)
+        viewer.allowance = self._snapshot_bytes + extra + self.max_backlog_bytes
+
+    # -- a class vote --------------------------------------------------------------------------
+    def question_news(self) -> list[dict[str, Any]]:
+        """What a viewer who joins now is sent of the vote: the open question, its tally if
+        revealed."""
+        if self.question is None:
+            return []
+        if self.revealed and self.tally is not None:
+            return [self.question, {**self.tally, "revealed": True}]
+        return [self.question]
+
+    def ask(self, qid: str, prompt: str, choices: list[str]) -> None:
+        """Open a question (replacing any open one): every viewer gets it."""
+        if self.question is not None and self.question["id"] == qid:
+            return  # already open here (a Redis mirror loads it, then may hear it again)
+        self._stop_tally()
+        self.question = {"type": "question", "id": qid, "prompt": prompt, "choices": choices}
+        self.revealed, self.votes = False, {}
+        self.tally = tally(self.question, ())
+        self.touch()
+        self._fan_out(encode(self.question))
+        self._votes_changed()
+
+    def cast(self, voter: str, qid: str, choice: int, max_voters: int) -> None:
+        """One viewer's vote (in this process): a later one replaces its earlier one."""
+        check_vote(self.question, qid, choice)
+        if voter not in self.votes and len(self.votes) >= max_voters:
+            raise too_many_voters(max_voters)
+        self.votes[voter] = choice
+        self.touch()
+        if self._tally_handle is None:  # votes arriving together: one tally for them all
+            loop = asyncio.get_running_loop()
+            self._tally_handle = loop.call_later(VOTE_EVERY, self._tally_votes)
+
+    def _tally_votes(self) -> None:
+        self._tally_handle = None
+        if self.question is not None:
+            self.set_tally(tally(self.question, self.votes.values()))
+
+    def _stop_tally(self) -> None:
+        if self._tally_handle is not None:
+            self._tally_handle.cancel()
+            self._tally_handle = None
+
+    def set_tally(self, message: dict[str, Any]) -> None:
+        """The open question's latest counts: to the presenters, and to viewers once revealed."""
+        if self.question is None or message["id"] != self.question["id"]:
+            return  # a tally of a question since replaced or closed
+        self.tally = message
+        self._votes_changed()
+        if self.revealed:
+            self._fan_out(encode({**message, "revealed": True}))
+
+    def reveal(self, qid: str) -> None:
+        """Show the viewers the tally (and every later one)."""
+        if self.question is None or self.question["id"] != qid:
+            return
+        self.revealed = True
+        if self.votes or self._tally_handle is not None:  # in this process: count now
+            self._stop_tally()
+            self.tally = tally(self.question, self.votes.values())
+        if self.tally is not None:
+            self.set_tally(self.tally)
+
+    def close_question(self, qid: str) -> None:
+        """End the question for everyone (its votes are forgotten)."""
+        if self.question is None or self.question["id"] != qid:
+            return
+        self._stop_tally()
+        self.question, self.revealed, self.tally, self.votes = None, False, None, {}
+        closed = {"type": "question_closed", "id": qid}
+        self._fan_out(encode(closed))
+        for callback in list(self.on_votes):
+            callback(closed)
+
+    def _votes_changed(self) -> None:
+        if self.tally is not None:
+            for callback in list(self.on_votes):
+                callback(self.tally)
 
     def leave(self, viewer: Viewer) -> None:
         if viewer in self.viewers:
@@ -307,6 +443,7 @@ class Room:
     def close(self, reason: str, code: str = "room_ended") -> None:
         """Close every viewer with `reason`; tell the presenters still here (`code` says why)."""
         self.flush()
+        self._stop_tally()
         for viewer in list(self.viewers):
             viewer.push(encode({"type": "room_closed", "reason": reason}))
             viewer.close(reason)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 from fastapi import APIRouter, HTTPException, Request, WebSocket
 from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
+from app.core.schemas import VoteMessage, first_error
 from app.core.security import origin_refusal
+from app.core.wire import decode, encode
 from app.live.messages import RateLimit, receive_within
 from app.rooms.codes import normalise_code
-from app.rooms.hub import RoomError
-from app.rooms.room import Viewer
+from app.rooms.hub import RoomError, RoomHub
+from app.rooms.room import Room, Viewer, VoteError
 from app.routes.vendor import PLOTLY_URL, PLOTLY_VERSION
 from app.server.connections import FORBIDDEN
 from app.share.address import reachable_base_url
@@ -19,6 +24,9 @@ from app.share.address import reachable_base_url
 router = APIRouter()
 
 CLOSE_REASON_BYTES = 120  # a WebSocket close reason holds at most 123 bytes
+VOTE_BYTES = 200  # a vote is a few dozen bytes: anything longer is not read as one
+READ_ONLY = ('{"type":"error","message":"viewers watch read-only: only the presenter controls '
+             'this run (a viewer may only vote)","field":"type","code":"read_only"}')
 
 
 def _reason(text: str) -> str:
@@ -90,11 +98,10 @@ async def room_socket(websocket: WebSocket, code: str) -> None:
         # a client that sends without reading would grow that queue without bound.
         limit = RateLimit(websocket.app.state.settings)
         try:
-            while await receive_within(websocket, limit) is not None:
+            while (raw := await receive_within(websocket, limit)) is not None:
                 if limit.refused:  # ignored
                     continue
-                viewer.push('{"type":"error","message":"viewers watch read-only: only the '
-                            'presenter controls this run","field":"type","code":"read_only"}')
+                viewer.push(await _answer(hub, room, viewer, raw))
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass
         finally:
@@ -108,3 +115,35 @@ async def room_socket(websocket: WebSocket, code: str) -> None:
         connections.release(websocket)
         with anyio.CancelScope(shield=True):
             await hub.leave(room, viewer)
+
+
+def _as_vote(raw: dict[str, Any]) -> dict[str, Any] | None:
+    """The message as a JSON object of type `vote`, or None (then it is refused as read-only)."""
+    text = raw.get("text")
+    if not text or len(text) > VOTE_BYTES:
+        return None
+    try:
+        data = decode(text)
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) and data.get("type") == "vote" else None
+
+
+async def _answer(hub: RoomHub, room: Room, viewer: Viewer, raw: dict[str, Any]) -> str:
+    """A viewer's message answered: a vote counted (`voted`) or refused (`bad_vote`); anything
+    else is `read_only`."""
+    data = _as_vote(raw)
+    if data is None:
+        return READ_ONLY
+    try:
+        vote = VoteMessage.model_validate(data)
+        await hub.vote(room, viewer, vote.id, vote.choice)
+    except ValidationError as exc:
+        field, message, _ = first_error(exc)
+        return encode({"type": "error", "message": message, "field": field, "code": "bad_vote"})
+    except VoteError as exc:
+        return encode({"type": "error", "message": str(exc), "field": exc.field,
+                       "code": "bad_vote"})
+    except RoomError as exc:
+        return encode({"type": "error", "message": str(exc), "field": None, "code": exc.code})
+    return encode({"type": "voted", "id": vote.id, "choice": vote.choice})

@@ -122,7 +122,7 @@ export function createDispatch(ui) {
     error(msg) {
       state.received.error += 1;
       state.lastError = msg;
-      if (msg.field === "room" || msg.code === "not_presenting") ui.classroom.ended(); // the room is gone
+      if (msg.field === "room" || msg.code === "not_presenting") { ui.classroom.ended(); ui.vote.live(false); } // the room is gone
       if (msg.code === "read_only") return; // a viewer never sends
       if (!ui.controls.serverError(msg)) ui.notice.show(errorText(msg)); // a form field's: said at the field
       if (state.awaitingStart && (!msg.field || String(msg.field).startsWith("config"))) {
@@ -131,9 +131,9 @@ export function createDispatch(ui) {
         ui.views.setStatus(state.generation === null ? "idle" : state.status);
       }
     },
-    presenting(msg) { if (msg.resumed) ui.actions.adopt(); ui.classroom.presenting(msg); },
-    presentation_ended() { ui.classroom.ended(); },
-    room_lost(msg) { ui.classroom.roomLost(msg); },
+    presenting(msg) { if (msg.resumed) ui.actions.adopt(); ui.classroom.presenting(msg); ui.vote.live(true); },
+    presentation_ended() { ui.classroom.ended(); ui.vote.live(false); },
+    room_lost(msg) { ui.classroom.roomLost(msg); ui.vote.live(false); },
     // a viewer's messages
     room(msg) { state.room = msg; state.presenter = msg.presenter; ui.notice.hide("conn"); ui.viewer.show(); },
     presenter(msg) { state.presenter = msg.status; ui.viewer.show(); },
@@ -190,6 +190,9 @@ export function createDispatch(ui) {
     state.thinned = true;
     ui.timeline.setThinned(true);
   }
+
+  // a class vote's messages go to js/vote.js, whose handlers are named after them
+  for (const type of ["asked", "question", "votes", "voted", "question_closed"]) handlers[type] = (msg) => ui.vote[type](msg);
 
   // during a replay the live socket's run messages are dropped
   const gated = {};

@@ -106,6 +106,43 @@ def test_the_phone_drawer_and_the_viewer_on_a_phone(live_server, browser, lang):
         student.context.close()
 
 
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_class_vote_the_ask_dialog_and_the_question_on_a_phone(live_server, browser, lang):
+    phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+             "locale": "ko-KR" if lang == "ko" else "en-US"}
+    teacher = open_page(browser, live_server, f"/?lang={lang}")
+    student = None
+    try:
+        teacher.click("#btn-present")
+        teacher.wait_for_function(
+            "() => /^[A-Z0-9]{5}$/.test(document.getElementById('dlg-code').textContent)")
+        viewer_url = teacher.input_value("#dlg-url")
+        teacher.click("#dlg-close")
+        student = open_page(browser, viewer_url, "", **phone)
+        teacher.click("#btn-ask")
+        teacher.wait_for_selector("#vote-dialog[open]")
+        check(teacher, f"the Ask the class dialog ({lang})")
+        teacher.fill("#ask-prompt", "?")
+        for i in (1, 2, 3):
+            teacher.fill(f"#ask-form fieldset label:nth-of-type({i}) input", f"choice {i}")
+        teacher.click("#ask-form button[type=submit]")
+        teacher.wait_for_selector("#vote-live:not([hidden])")
+        student.wait_for_selector("#vote:not([hidden])")
+        student.locator("#vote-choices button").nth(1).tap()
+        student.wait_for_selector("#vote-choices button[aria-pressed=true]")
+        check(student, f"a class vote's question on a phone ({lang})")
+        teacher.wait_for_function("() => /[1-9]/.test(document.getElementById('vote-voters')"
+                                  ".textContent)")
+        check(teacher, f"the live tally ({lang})")
+        teacher.click("#vote-reveal")
+        student.wait_for_selector("#vote-choices .bar b")
+        check(student, f"a revealed tally on a phone ({lang})")
+    finally:
+        teacher.context.close()
+        if student is not None:
+            student.context.close()
+
+
 def test_the_exported_report(browser, tmp_path):
     config = {"dataset": "moons", "hidden": [3], "n_samples": 30, "epochs": 2, "seed": 2}
     with TestClient(create_app(Settings())) as http:
