@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_page import open_page, set_value, start
+from test_page import open_page, set_value, start
 
 pytestmark = pytest.mark.e2e
 
