@@ -35,6 +35,7 @@ MAX_WIDTH = 16
 MAX_SEED = 2**32 - 1
 MAX_TARGET_LOSS = 1e6
 MAX_BATCH = 100_000
+MAX_LESSON_STEPS = 50
 #: Characters of a client's value an error message quotes (its repr), at most.
 ECHO_CHARS = 80
 
@@ -168,10 +169,18 @@ class TrainConfig(_Strict):
         return self
 
 
+class LessonRef(_Strict):
+    """The lesson step a start shows (`?lesson=ID&step=K`): its `started` names it to viewers."""
+
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+    step: Int(1, MAX_LESSON_STEPS)
+
+
 class StartMessage(_Strict):
     type: Literal["start"]
     config: TrainConfig = Field(default_factory=TrainConfig)
     paused: bool = False  # set up everything (surface, data, start point) but wait for resume
+    lesson: LessonRef | None = None
 
 
 class ReprojectMessage(_Strict):
@@ -259,6 +268,7 @@ _RANGES: dict[str, str] = {
     "runs": f"a list of 1 to {MAX_RUNS} runs",
     "batch_size": f"an integer in [1, {MAX_BATCH}], or null for full batch",
     "name": "text of 1 to 40 characters",
+    "step": f"an integer in [1, {MAX_LESSON_STEPS}] (a lesson's step)",
 }
 
 

@@ -12,9 +12,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.core.schemas import ConfigError, Int, TrainConfig
+from app.core.schemas import MAX_LESSON_STEPS, ConfigError, Int, TrainConfig
 
-MAX_STEPS = 50
+MAX_STEPS = MAX_LESSON_STEPS
 MAX_TITLE = 80
 MAX_TEXT = 1500
 MAX_PROMPT = 200  # as a class vote's `ask` allows
