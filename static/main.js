@@ -9,6 +9,7 @@
 //   js/views.js     the status badge, view toggles, language and large text
 //   js/draw.js      one requestAnimationFrame flush for every widget
 //   js/runsedit.js  the runs editor on the run cards
+//   js/lessons.js   the lesson strip: a step's text and question, Prev / Next, the Lessons menu
 //   js/*.js         one module per widget (surface, loss chart, data view, counters, ...)
 
 import { t, applyI18n, onLangChange } from "./js/i18n.js";
@@ -34,6 +35,7 @@ import { createViews } from "./js/views.js";
 import { createViewer } from "./js/viewer.js";
 import { createRunsEditor } from "./js/runsedit.js";
 import { createMore } from "./js/more.js";
+import { createLessons } from "./js/lessons.js";
 
 // Every widget and part of the page by name. The parts look each other up here when they are
 // called (never while they are created), so the order below only follows the page's own.
@@ -87,6 +89,7 @@ ui.classroom = createClassroom({
 });
 createFiles({ getRequest: a.exportRequest, onLoad: ui.replay.replay, notify: ui.notice.show });
 createMore($("more"));
+ui.lessons = createLessons(ui);
 onLangChange(ui.views.relabel);
 
 // ---- boot

@@ -91,11 +91,11 @@ def test_3_only_the_learning_rate_past_2_over_lambda_max_diverges():
     result = race("3")
     limit = result.surface_message()["lr_limit"]
     statuses = {name: run.status for name, run in result.runs.items()}
-    assert statuses == {"Too small": "completed", "Just right": "completed", "Too big": "diverged"}
+    assert statuses == {"lr 0.02": "completed", "lr 0.5": "completed", "lr 1.2": "diverged"}
     lrs = {run.name: run.lr for run in result.config.runs}
-    assert lrs["Just right"] < limit < lrs["Too big"]
+    assert lrs["lr 0.5"] < limit < lrs["lr 1.2"]
     assert f"{limit:.2f}" in STEPS["3"].text.en  # the text quotes the limit
-    small, right = losses(result.runs["Too small"]), losses(result.runs["Just right"])
+    small, right = losses(result.runs["lr 0.02"]), losses(result.runs["lr 0.5"])
     assert small[-1] > 3 * right[-1]  # too small is still far from the bottom
     assert answer("3").startswith("Too big")
 
@@ -113,10 +113,10 @@ def test_5_at_equal_samples_the_small_batch_is_lowest_but_the_noisiest():
     result = race("5")
     at_100 = {name: next(p["loss"] for p in run.points if p["samples"] >= 100)
               for name, run in result.runs.items()}
-    assert at_100["Batch 1"] < at_100["Batch 10"] < at_100["Batch 100"]
+    assert at_100["B=1"] < at_100["B=10"] < at_100["B=100"]
     rises = {name: int(np.sum(np.diff(losses(run)) > 0)) for name, run in result.runs.items()}
-    assert rises["Batch 1"] > rises["Batch 10"] > rises["Batch 100"] == 0
-    assert result.config.pacing == "samples" and answer("5") == "Batch 1"
+    assert rises["B=1"] > rises["B=10"] > rises["B=100"] == 0
+    assert result.config.pacing == "samples" and answer("5") == "B=1"
 
 
 def test_6_a_thousand_samples_in_batches_of_a_hundred_for_five_epochs_is_fifty_iterations():

@@ -7,7 +7,7 @@ import pytest
 from test_rooms import Viewer, create_room, present
 from test_train_socket import Client
 
-STEP = {"id": "how-a-network-learns", "step": 6}
+STEP = {"id": "how-a-network-learns", "step": 9}  # 1,000 samples, batch 100
 CONFIG = {"n_samples": 1000, "epochs": 5, "runs": [{"name": "Batch 100", "batch_size": 100}]}
 
 
@@ -52,7 +52,7 @@ def test_viewers_and_late_joiners_get_the_presenters_lesson_step(live_server, te
     teacher.until("state")
     late = Viewer(live_server, room["code"])
     assert late.until("started")[0]["lesson"] == STEP
-    nxt = {**STEP, "step": 7}
+    nxt = {**STEP, "step": 10}
     teacher.send({"type": "start", "config": {"noise": 0.3, "patience": 3}, "paused": True,
                   "lesson": nxt})
     assert early.until("started")[0]["lesson"] == nxt
