@@ -6,7 +6,6 @@
 import { t, lang, onLangChange } from "./i18n.js";
 import { $, el, readJson } from "./common.js";
 import { ROOM } from "./state.js";
-import { createMore } from "./more.js";
 
 let ref = readJson("page-lesson"); // {id, step} on screen, known before its texts arrive
 let lesson = null;                 // its texts, from GET /api/lessons/ID
@@ -22,7 +21,7 @@ export function currentQuestion() {
 }
 
 export function createLessons(ui) {
-  const menu = $("lessons-menu"), list = $("lessons-list");
+  const dlg = $("lessons-dlg"), list = $("lessons-list");
   let all = null;
 
   function render() {
@@ -39,8 +38,8 @@ export function createLessons(ui) {
       $("lesson-next").disabled = ref.step >= lesson.steps.length;
     }
     if (all) list.replaceChildren(...all.map((x) => {
-      const b = el("button", "", x.title[l]);
-      b.onclick = () => { menu.open = false; open(x.id, 1, true); };
+      const b = el("button", "btn", x.title[l]);
+      b.onclick = () => { dlg.close(); open(x.id, 1, true); };
       return b;
     }));
   }
@@ -69,10 +68,11 @@ export function createLessons(ui) {
   $("lesson-prev").onclick = () => go(-1);
   $("lesson-next").onclick = () => go(1);
   $("lesson-close").onclick = () => { ref = lesson = null; render(); ui.classroom.syncUrl(ui.actions.shareConfig()); };
-  createMore(menu);
-  menu.addEventListener("toggle", async () => {
-    if (menu.open && !all) { try { all = await (await fetch("/api/lessons")).json(); render(); } catch (_) { /* stays empty */ } }
-  });
+  $("lessons-x").onclick = () => dlg.close();
+  $("btn-lessons").onclick = async () => {
+    dlg.showModal();
+    if (!all) { try { all = await (await fetch("/api/lessons")).json(); render(); } catch (_) { /* stays empty */ } }
+  };
   onLangChange(render);
   if (ref) open(ref.id, ref.step, false); // the link's step: its config is the link's
   return { follow, open };

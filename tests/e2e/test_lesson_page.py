@@ -70,17 +70,20 @@ def test_a_lesson_link_opens_its_step_and_next_loads_the_next_steps_config(live_
         page.context.close()
 
 
-def test_the_lessons_menu_opens_the_first_step_and_close_leaves_the_lesson(live_server, browser):
+def test_the_lessons_menu_opens_the_first_step_and_close_leaves_the_lesson(live_server, browser,
+                                                                          screenshot_dir):
     page = new_page(browser)
     try:
         page.goto(f"{live_server}/?lang=en")
         page.wait_for_function(PRIMED, timeout=15_000)
         assert page.is_hidden("#lesson") and page.evaluate(QUESTION) is None
-        page.click("#lessons-menu summary")
+        page.click("#btn-lessons")
+        page.wait_for_selector("#lessons-dlg[open]")
+        page.screenshot(path=str(screenshot_dir / "lessons-dialog-1440-en.png"))
         page.click(f"#lessons-list button:has-text('{LESSON.title.en}')")
         page.wait_for_function(STEP_IS, arg=LESSON.steps[0].title.en)
         primed_with(page, 20)
-        assert not page.evaluate("() => document.getElementById('lessons-menu').open")
+        assert not page.evaluate("() => document.getElementById('lessons-dlg').open")
         page.wait_for_function(f"() => location.search.endsWith('&lesson={ID}&step=1')")
         page.click("#lesson-close")
         assert page.is_hidden("#lesson") and page.evaluate(QUESTION) is None
