@@ -28,6 +28,7 @@ COPY app/ app/
 COPY engine/ engine/
 COPY templates/ templates/
 COPY static/ static/
+COPY lessons/ lessons/
 RUN python -m pip install --no-cache-dir --no-deps --no-build-isolation . \
  && rm -rf build ./*.egg-info
 

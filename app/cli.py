@@ -13,6 +13,7 @@ import webbrowser
 from collections.abc import Callable, Mapping, Sequence
 
 from app.core.settings import LOG_LEVELS, Settings
+from app.lessons import load_lessons
 from app.server.protocols import MAX_HEAD_BYTES, raise_open_file_limit, ws_max_size
 from app.share.address import ALL_INTERFACES, lan_addresses
 
@@ -131,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = dataclasses.replace(
             settings, **{k: v for k, v in overrides.items() if v is not None}
         )
+        load_lessons(settings)  # a bad lesson file: one line naming it, not a traceback
     except ValueError as exc:
         print(f"descent-playground: error: {exc}", file=sys.stderr)
         return 2

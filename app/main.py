@@ -18,8 +18,9 @@ from app.core import errors
 from app.core.paths import STATIC_DIR, TEMPLATES_DIR
 from app.core.security import OriginCheck, SecurityHeaders
 from app.core.settings import Settings
+from app.lessons import load_lessons
 from app.rooms.hub import RoomHub
-from app.routes import api, classroom, pages, rooms, train, vendor
+from app.routes import api, classroom, lessons, pages, rooms, train, vendor
 from app.server.assets import PageAssets
 from app.server.connections import Connections
 from app.server.protocols import (
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN.
     app = FastAPI(title="Descent Playground", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
+    app.state.lessons = load_lessons(settings)  # a bad lesson file stops here, naming it
     app.state.connections = Connections(
         settings.max_sessions, settings.max_sessions_per_client, settings.trust_proxy_headers
     )
@@ -137,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(lessons.router)
     app.include_router(classroom.router)  # share links, QR codes, exports
     app.include_router(train.router)  # POST /api/runs and the /ws/train WebSocket
     app.include_router(rooms.router)  # presenter rooms and their viewers

@@ -9,6 +9,7 @@
 //   js/views.js     the status badge, view toggles, language and large text
 //   js/draw.js      one requestAnimationFrame flush for every widget
 //   js/runsedit.js  the runs editor on the run cards
+//   js/lessons.js   the lesson strip: a step's text and question, Prev / Next, the Lessons menu
 //   js/*.js         one module per widget (surface, loss chart, data view, counters, ...)
 
 import { t, applyI18n, onLangChange } from "./js/i18n.js";
@@ -35,6 +36,7 @@ import { createViewer } from "./js/viewer.js";
 import { createRunsEditor } from "./js/runsedit.js";
 import { createMore } from "./js/more.js";
 import { createVote } from "./js/vote.js";
+import { createLessons, currentQuestion } from "./js/lessons.js";
 
 // Every widget and part of the page by name. The parts look each other up here when they are
 // called (never while they are created), so the order below only follows the page's own.
@@ -87,10 +89,11 @@ ui.runsEdit = createRunsEditor(ui);
 ui.classroom = createClassroom({
   send: (m) => ui.socket.send(m), getConfig: a.shareConfig, notify: ui.notice.show, dismiss: ui.notice.hide,
 });
-// ui.vote.openAsk({prompt, choices}): the ask form filled with a lesson step's question
-window.__dp.vote = ui.vote = createVote((m) => ui.socket.send(m));
+// "Ask the class" opens on the lesson step's question, if a lesson is open (ui.vote.openAsk)
+window.__dp.vote = ui.vote = createVote((m) => ui.socket.send(m), currentQuestion);
 createFiles({ getRequest: a.exportRequest, onLoad: ui.replay.replay, notify: ui.notice.show });
 createMore($("more"));
+ui.lessons = createLessons(ui);
 onLangChange(ui.views.relabel);
 
 // ---- boot

@@ -10,8 +10,8 @@ from pathlib import Path
 _APP_DIR = Path(__file__).resolve().parent.parent  # app/, above app/core/
 
 
-def _find(name: str) -> Path:
-    for candidate in (_APP_DIR / name, _APP_DIR.parent / name):
+def _find(name: str, installed: str | None = None) -> Path:
+    for candidate in (_APP_DIR / (installed or name), _APP_DIR.parent / name):
         if candidate.is_dir():
             return candidate
     raise RuntimeError(f"cannot find the {name}/ folder next to {_APP_DIR} or in its parent")
@@ -19,3 +19,6 @@ def _find(name: str) -> Path:
 
 TEMPLATES_DIR: Path = _find("templates")
 STATIC_DIR: Path = _find("static")
+# The built-in lessons: `lessons/` in a checkout, `app/lesson_files` installed (app/lessons is
+# the code that reads them).
+LESSONS_DIR: Path = _find("lessons", installed="lesson_files")

@@ -39,6 +39,7 @@ MAX_BATCH = 100_000
 MAX_CHOICES = 6  # a class vote: 2 to 6 choices of at most 80 characters, a prompt of at most 200
 MAX_CHOICE_CHARS = 80
 MAX_PROMPT_CHARS = 200
+MAX_LESSON_STEPS = 50
 #: Characters of a client's value an error message quotes (its repr), at most.
 ECHO_CHARS = 80
 
@@ -172,10 +173,18 @@ class TrainConfig(_Strict):
         return self
 
 
+class LessonRef(_Strict):
+    """The lesson step a start shows (`?lesson=ID&step=K`): its `started` names it to viewers."""
+
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+    step: Int(1, MAX_LESSON_STEPS)
+
+
 class StartMessage(_Strict):
     type: Literal["start"]
     config: TrainConfig = Field(default_factory=TrainConfig)
     paused: bool = False  # set up everything (surface, data, start point) but wait for resume
+    lesson: LessonRef | None = None
 
 
 class ReprojectMessage(_Strict):
@@ -296,6 +305,7 @@ _RANGES: dict[str, str] = {
     "choices": f"a list of 2 to {MAX_CHOICES} choices, each text of 1 to {MAX_CHOICE_CHARS} "
                "characters",
     "choice": f"an integer in [0, {MAX_CHOICES - 1}] (the choice's index)",
+    "step": f"an integer in [1, {MAX_LESSON_STEPS}] (a lesson's step)",
 }
 
 

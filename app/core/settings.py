@@ -107,6 +107,9 @@ class Settings:
     request_timeout_seconds: int = 10
     # Use X-Forwarded-* headers (client address, host) only behind a proxy you run.
     trust_proxy_headers: bool = False
+    # A folder of a teacher's own lesson files (*.toml, as in lessons/), read at start-up with
+    # the built-in ones; a bad file stops the start, naming the file, the step and the field.
+    lessons_dir: str | None = None
     redis_url: str | None = None
 
     def __post_init__(self) -> None:
@@ -132,6 +135,10 @@ class Settings:
             or seconds <= 0
         ):
             raise _bad("room_idle_seconds", "a number of seconds > 0", seconds)
+        if self.lessons_dir is not None and not (
+            isinstance(self.lessons_dir, str) and os.path.isdir(self.lessons_dir)
+        ):
+            raise _bad("lessons_dir", "a folder of lesson files (*.toml)", self.lessons_dir)
         if self.redis_url is not None and not urlsplit(self.redis_url).scheme.startswith("redis"):
             raise _bad("redis_url", "a redis:// or rediss:// URL", self.redis_url)
 

@@ -134,6 +134,7 @@ class Race:
         """
         self.config = config
         self.generation = generation
+        self.lesson: dict[str, Any] | None = None  # the lesson step shown ({id, step}), if any
         self.thinned = False
         self.data = make_dataset(
             config.dataset,
@@ -263,7 +264,9 @@ class Race:
     def started_message(self) -> dict[str, Any]:
         task = self.data.task
         y = self.data.y[:, 0] if self.data.y.ndim == 2 else self.data.y
+        lesson = {"lesson": self.lesson} if self.lesson else {}  # viewers show the step's text
         return {
+            **lesson,
             "type": "started",
             "generation": self.generation,
             "config": self.config.model_dump(),

@@ -123,7 +123,15 @@ class Session:
 
     # -- the commands ------------------------------------------------------------------------
     async def on_start(self, msg: Any) -> None:
-        self.begin(msg.config, msg.paused)
+        lesson = msg.lesson
+        if lesson is not None:
+            known = self.ws.app.state.lessons.get(lesson.id)
+            if known is None:
+                raise ClientError(f"lesson.id: no lesson {lesson.id!r}", "bad_value", "lesson.id")
+            if lesson.step > len(known.steps):
+                raise ClientError(f"lesson.step must be an integer in [1, {len(known.steps)}], "
+                                  f"got {lesson.step}", "out_of_range", "lesson.step")
+        self.begin(msg.config, msg.paused, lesson and lesson.model_dump())
 
     async def on_speed(self, msg: Any) -> None:
         self.speed = float(msg.value)
@@ -212,7 +220,8 @@ class Session:
         await self.send(self.state_message())
 
     # -- building a race ---------------------------------------------------------------------
-    def begin(self, config: TrainConfig, paused: bool = False) -> None:
+    def begin(self, config: TrainConfig, paused: bool = False,
+              lesson: dict[str, Any] | None = None) -> None:
         """Drop the current race and build the new one in the background.
 
         The receiver goes on reading meanwhile, so a newer start, or a stop, overtakes a
@@ -221,15 +230,17 @@ class Session:
         self.generation += 1
         self.race = None  # the pacer drops the old race at once
         self.poke()
-        self.tg.start_soon(self._build, config, paused, self.generation)
+        self.tg.start_soon(self._build, config, paused, self.generation, lesson)
 
-    async def _build(self, config: TrainConfig, paused: bool, generation: int) -> None:
+    async def _build(self, config: TrainConfig, paused: bool, generation: int,
+                     lesson: dict[str, Any] | None = None) -> None:
         try:
-            await self.start(config, paused, generation)
+            await self.start(config, paused, generation, lesson)
         except (WebSocketDisconnect, RuntimeError, OSError):
             self.tg.cancel_scope.cancel()  # the client went away while we sent
 
-    async def start(self, config: TrainConfig, paused: bool, generation: int) -> None:
+    async def start(self, config: TrainConfig, paused: bool, generation: int,
+                    lesson: dict[str, Any] | None = None) -> None:
         def build() -> Race | None:
             with BUILDING:  # held by the thread: an abandoned build still counts until it ends
                 if generation != self.generation:  # a newer start came while this one queued
@@ -249,6 +260,7 @@ class Session:
             return
         if race is None or generation != self.generation:  # a newer start arrived meanwhile
             return
+        race.lesson = lesson
         self.speed, self.pacing = config.speed, config.pacing
         self.paused, self.pending_steps, self.stop_requested = paused, 0, False
         self.pacer.reset(race)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from app.core.schemas import TrainConfig, first_error
+from app.core.schemas import LessonRef, TrainConfig, first_error
 from app.export.compute import parse_request, plan
 from app.export.formats import FORMATS, export, filename
 from app.export.validate import parse_upload
@@ -46,6 +46,7 @@ class LinkRequest(BaseModel):
     query: str | None = None
     autoplay: bool | None = None
     lang: Literal["ko", "en"] | None = None
+    lesson: LessonRef | None = None  # the lesson step on screen: the link opens it too
 
 
 def _unprocessable(message: str) -> HTTPException:
@@ -99,6 +100,8 @@ def link(request: Request, body: Annotated[Any, Body()] = None) -> dict[str, Any
     options = PageOptions(
         autoplay=options.autoplay if parsed.autoplay is None else parsed.autoplay,
         lang=parsed.lang or options.lang,
+        lesson=parsed.lesson.id if parsed.lesson else options.lesson,
+        step=parsed.lesson.step if parsed.lesson else options.step,
     )
     answer = _share_body(request, config, notices, options)
     return {"url": answer["url"], "query": answer["query"], "qr_svg_url": qr_svg_url(answer["url"]),

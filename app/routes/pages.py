@@ -1,16 +1,17 @@
 """HTML pages, rendered from templates/."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app.core.colors import RUN_COLORS, RUN_DASHES, RUN_SYMBOLS
-from app.core.schemas import DEFAULT_RUNS, form_bounds
+from app.core.schemas import DEFAULT_RUNS, TrainConfig, form_bounds
+from app.lessons import Lesson
 from app.routes.vendor import PLOTLY_URL, PLOTLY_VERSION
 from app.share.address import listens_only_here
-from app.share.links import page_options, preferred_language, query_to_config
+from app.share.links import Notice, page_options, preferred_language, query_to_config
 
 router = APIRouter()
 
@@ -27,16 +28,30 @@ def page_facts(settings: Any) -> dict[str, Any]:
             "max_upload_mb": settings.max_upload_mb}
 
 
-def link_context(pairs: Iterable[tuple[str, str]], accept_language: str | None) -> dict[str, Any]:
-    """What the page needs from its link: the config to load, notices, autoplay and language."""
+def link_context(pairs: Iterable[tuple[str, str]], accept_language: str | None,
+                 lessons: Mapping[str, Lesson] | None = None) -> dict[str, Any]:
+    """What the page needs from its link: the config to load, notices, autoplay, language, and
+    the lesson step to show (`lesson=ID&step=K`; its config unless the link gives a config)."""
     pairs = list(pairs)
     config, notices = query_to_config(pairs)
     options = page_options(pairs)
+    lesson = None
+    if options.lesson is not None:
+        found = (lessons or {}).get(options.lesson)
+        if found is None:
+            notices.append(Notice("lesson", options.lesson, f"no lesson {options.lesson!r}; "
+                                  f"the lessons are: {', '.join(lessons or {}) or 'none'}"))
+        else:
+            step = min(options.step, len(found.steps))
+            lesson = {"id": found.id, "step": step}
+            if not any(key in TrainConfig.model_fields for key, _ in pairs):
+                config = found.steps[step - 1].config
     return {
         "initial_config": config.model_dump(mode="json"),
         "notices": [notice.as_dict() for notice in notices],
         "autoplay": options.autoplay,
         "lang": options.lang or preferred_language(accept_language),
+        "lesson": lesson,
     }
 
 
@@ -44,7 +59,8 @@ def link_context(pairs: Iterable[tuple[str, str]], accept_language: str | None) 
 def index(request: Request) -> HTMLResponse:
     """The playground, set up from the link's query (a bad link still renders, with notices)."""
     context = link_context(
-        request.query_params.multi_items(), request.headers.get("accept-language")
+        request.query_params.multi_items(), request.headers.get("accept-language"),
+        request.app.state.lessons,
     )
     context["plotly_src"] = f"{PLOTLY_URL}?v={PLOTLY_VERSION}"
     return request.app.state.templates.TemplateResponse(request, "index.html", context)

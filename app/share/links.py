@@ -11,7 +11,8 @@ The query uses the config's field names as keys, in the model's field order::
 - ``runs`` is a comma list of ``NAME:BATCH[:lr=X][:update=U]``, BATCH an integer or ``full``;
   ``update`` is written only when it is not ``sgd``;
 - ``n_classes``, ``target_loss`` and ``patience`` are left out when null;
-- ``autoplay=1`` and ``lang=ko|en`` are page options, not config (see `page_options`).
+- ``autoplay=1``, ``lang=ko|en`` and ``lesson=ID&step=K`` (the lesson step on screen) are page
+  options, not config (see `page_options`).
 
 Run names: before the URL's own percent-encoding, a name's ``%``, ``,`` and ``:`` are escaped as
 ``%25``, ``%2C`` and ``%3A`` (so ``A,B`` appears as ``A%252CB`` in the link); every other
@@ -41,7 +42,7 @@ MAX_UNKNOWN_NOTICES = 10
 #: Characters a notice quotes from the link.
 NOTICE_VALUE_CHARS = 80
 
-PAGE_OPTIONS = ("autoplay", "lang")
+PAGE_OPTIONS = ("autoplay", "lang", "lesson", "step")
 LANGUAGES = ("ko", "en")
 FULL = "full"
 #: Left as they are by the URL encoding: separators of `hidden` and `runs`.
@@ -253,24 +254,32 @@ def query_to_config(
 # -- page options ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PageOptions:
-    """The non-config part of a link: start at once, and the language asked for (if valid)."""
+    """The non-config part of a link: start at once, the language asked for (if valid), and the
+    lesson step on screen (an id and a step from 1; checked against the lessons by the page)."""
 
     autoplay: bool = False
     lang: str | None = None
+    lesson: str | None = None
+    step: int = 1
 
     def query(self) -> str:
-        """These options as a query suffix ("" or "&autoplay=1&lang=ko")."""
+        """These options as a query suffix ("" or "&autoplay=1&lang=ko&lesson=ID&step=K")."""
         parts = ["autoplay=1"] if self.autoplay else []
         parts += [f"lang={self.lang}"] if self.lang else []
+        parts += [f"lesson={quote(self.lesson, safe='')}&step={self.step}"] if self.lesson else []
         return "".join("&" + part for part in parts)
 
 
 def page_options(params: Mapping[str, str] | Iterable[tuple[str, str]]) -> PageOptions:
-    """`autoplay` (1/true/yes) and `lang` (ko/en; anything else: None) from a link."""
+    """`autoplay` (1/true/yes), `lang` (ko/en; anything else: None), `lesson` and `step` (a
+    whole number from 1, else 1) from a link."""
     found = dict(reversed(_pairs(params)))  # the first value of each key wins
     autoplay = found.get("autoplay", "").strip().lower() in ("1", "true", "yes", "on")
     lang = found.get("lang", "").strip().lower()
-    return PageOptions(autoplay=autoplay, lang=lang if lang in LANGUAGES else None)
+    lesson = found.get("lesson", "").strip()[:NOTICE_VALUE_CHARS] or None
+    step = found.get("step", "").strip()
+    return PageOptions(autoplay=autoplay, lang=lang if lang in LANGUAGES else None, lesson=lesson,
+                       step=int(step) if step.isdigit() and 0 < len(step) < 4 and int(step) else 1)
 
 
 def preferred_language(accept_language: str | None) -> str:

@@ -5,6 +5,7 @@
 
 import { t } from "./i18n.js";
 import { state, ROOM, readOnly, configKey } from "./state.js";
+import { lessonRef } from "./lessons.js";
 
 export function createActions(ui) {
   let settled = false, waiting = [];
@@ -16,7 +17,8 @@ export function createActions(ui) {
     waiting = [];
     ui.notice.hide("error");
     Object.assign(state, { awaitingStart: true, generation: null, paused, asked: paused, primed: paused ? configKey(config) : null, sent: configKey(config) });
-    ui.socket.send({ type: "start", config, paused });
+    const lesson = lessonRef(); // the step on screen: viewers show it too
+    ui.socket.send({ type: "start", config, paused, ...(lesson && { lesson }) });
     // inspect at once: a fast race may end before `started`
     // a new race: the second run, unless the user chose one that is still there
     if (!state.picked || !config.runs.some((r) => r.name === state.inspected)) state.inspected = (config.runs[1] || config.runs[0]).name;

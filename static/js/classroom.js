@@ -7,12 +7,13 @@
 
 import { t, lang, onLangChange } from "./i18n.js";
 import { $, FACTS, post } from "./common.js";
+import { lessonRef, lessonQuery } from "./lessons.js";
 
 const KEY = "dp.room";
 // The server listens only on this computer (a loopback host): no phone can open its links, so
 // the dialog says so and what to do, and shows no QR code.
 const LOCAL = FACTS.local_only;
-const link = async (config, autoplay) => (await post("/api/link", { config, autoplay, lang: lang() })).json();
+const link = async (config, autoplay) => (await post("/api/link", { config, autoplay, lang: lang(), lesson: lessonRef() })).json();
 
 export function createClassroom({ send, getConfig, notify, dismiss }) {
   const dlg = $("qr-dialog"), qr = $("dlg-qr"), url = $("dlg-url"), presentBtn = $("btn-present");
@@ -39,7 +40,7 @@ export function createClassroom({ send, getConfig, notify, dismiss }) {
     const mine = ++seq;
     try {
       const body = await link(config, false);
-      if (mine === seq) history.replaceState(history.state, "", `${location.pathname}?${body.query}`);
+      if (mine === seq) history.replaceState(history.state, "", `${location.pathname}?${body.query}${lessonQuery()}`);
     } catch (_) { /* the page works without it */ }
   }
 

@@ -31,6 +31,7 @@ export function createDispatch(ui) {
       state.model = msg.model || null;
       state.dataset = msg.dataset || null;
       state.initialLoss = msg.initial_loss ?? null;
+      ui.lessons.follow(msg.lesson); // a viewer: the presenter's lesson step
       // the server's defaults filled in, unless the user changed a control since this start
       if (!ROOM && state.config && configKey(ui.controls.getConfig()) === state.sent) ui.controls.setConfig({ ...state.config, speed: undefined });
       ui.counters.setRuns(state.runs, state.config || {}); // first: its height sets the plots' rows

@@ -9,7 +9,7 @@ import { t, onLangChange } from "./i18n.js";
 import { $, el } from "./common.js";
 import { ROOM } from "./state.js";
 
-export function createVote(send) {
+export function createVote(send, lessonQuestion = () => null) {
   const dlg = $("vote-dialog"), form = $("ask-form"), ask = $("btn-ask"), inputs = [...form.querySelectorAll("[maxlength]")];
   const box = ROOM ? $("vote") : $("vote-live"), [head, list, note] = box.children;
   let q = null, counts, voters, revealed, mine, live, editing, pending;
@@ -46,15 +46,15 @@ export function createVote(send) {
     const [prompt, ...choices] = inputs.map((i) => i.value.trim());
     send({ type: "ask", question: pending = { prompt, choices: choices.filter(Boolean) } });
   };
-  ask.onclick = open;
+  ask.onclick = () => { const lq = !q && lessonQuestion(); if (lq) api.openAsk(lq); else open(); }; // a lesson's step: its question
   $("vote-reveal").onclick = () => send({ type: "reveal" });
   $("vote-close").onclick = () => send({ type: "close_question" });
   onLangChange(render);
 
   const show = (m) => { q = m; counts = !ROOM && m.choices.map(() => 0); voters = revealed = editing = 0; mine = -1; render(); };
-  return {
-    /** The integrator's hook: the ask form filled with {prompt, choices} (a lesson step's
-     *  question in the page's language), opened for the teacher to check and send. */
+  const api = {
+    /** The ask form filled with {prompt, choices} (a lesson step's question in the page's
+     *  language), opened for the teacher to check and send. */
     openAsk({ prompt, choices }) {
       editing = true;
       inputs.forEach((input, i) => { input.value = (i ? choices[i - 1] : prompt) || ""; });
@@ -68,4 +68,5 @@ export function createVote(send) {
     voted(m) { if (q?.id === m.id) { mine = m.choice; render(); } },
     question_closed(m) { if (q?.id === m.id) { q = null; render(); } },
   };
+  return api;
 }

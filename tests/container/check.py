@@ -149,6 +149,16 @@ def check_datasets(base: str) -> str:
     return f"/api/datasets -> {', '.join(names)}"
 
 
+def check_lessons(base: str) -> str:
+    """The built-in lessons ship in the image (installed as app/lesson_files)."""
+    _headers, body = get_ok(base, "/api/lessons")
+    ids = [lesson["id"] for lesson in json.loads(body)]
+    expect("how-a-network-learns" in ids, f"/api/lessons has no built-in lesson: {ids}")
+    _headers, body = get_ok(base, "/api/lessons/how-a-network-learns")
+    steps = json.loads(body)["steps"]
+    return f"/api/lessons -> {', '.join(ids)} ({len(steps)} steps)"
+
+
 def _strict(text: str | bytes) -> dict:
     def reject(name: str) -> None:
         raise CheckFailed(f"non-strict JSON constant on the wire: {name}")
@@ -214,7 +224,8 @@ def check_room_on_peer(base: str, peer: str) -> str:
     return f"room {code} made on {base} -> joined on {peer}"
 
 
-CHECKS = [check_health, check_page, check_plotly, check_assets, check_datasets, check_training]
+CHECKS = [check_health, check_page, check_plotly, check_assets, check_datasets, check_lessons,
+          check_training]
 
 
 def wait_until_up(base: str, seconds: float) -> None:

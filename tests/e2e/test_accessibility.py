@@ -367,3 +367,18 @@ def test_runs_differ_without_colour_and_paused_is_no_runs_colour(live_server, br
         assert seen not in rgb and seen != (0, 0, 0), (frame, colours)
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_lesson_strip_and_the_lessons_menu(live_server, browser, lang):
+    page = open_page(browser, live_server, f"/?lang={lang}&lesson=how-a-network-learns&step=2")
+    try:
+        page.wait_for_selector("#lesson:not([hidden])")
+        check(page, f"the lesson strip ({lang})")
+        assert not small_targets(page, 24), small_targets(page, 24)
+        page.click("#btn-lessons")
+        page.wait_for_selector("#lessons-list button")
+        check(page, f"the Lessons dialog ({lang})")
+        assert not small_targets(page, 24), small_targets(page, 24)
+    finally:
+        page.context.close()
