@@ -6,7 +6,6 @@ points while the chart keeps every one. The speed itself is measured by benchmar
 from __future__ import annotations
 
 import pytest
-
 from test_page import open_page, set_value, start
 
 pytestmark = pytest.mark.e2e
