@@ -27,6 +27,7 @@ from app.live.messages import ClientError, RateLimit, parse, receive_within
 from app.live.pacer import Pacer
 from app.live.presenting import Presenting
 from app.live.race import Race, TooManyIterations
+from app.live.sweep import Sweeper
 from app.server.connections import FORBIDDEN, TRY_AGAIN_LATER, client_address
 
 log = logging.getLogger("descent.session")
@@ -56,11 +57,12 @@ class Session:
         self.send_lock = asyncio.Lock()
         self.pacer = Pacer(self)
         self.presenting = Presenting(self)
+        self.sweeper = Sweeper(self)  # the learning-rate map, computed beside the race
         self.commands: dict[str, Callable[[Any], Awaitable[None]]] = {
             "start": self.on_start, "speed": self.on_speed, "present": self.on_present,
             "end_presentation": self.on_end_presentation, "reproject": self.on_reproject,
             "inspect": self.on_inspect, "pause": self.on_pause, "resume": self.on_resume,
-            "step": self.on_step, "stop": self.on_stop,
+            "step": self.on_step, "stop": self.on_stop, "sweep": self.on_sweep,
         }
 
     # -- plumbing --------------------------------------------------------------------------
@@ -122,7 +124,11 @@ class Session:
 
     # -- the commands ------------------------------------------------------------------------
     async def on_start(self, msg: Any) -> None:
+        self.sweeper.cancel()  # a map of the old settings is of no use any more
         self.begin(msg.config, msg.paused)
+
+    async def on_sweep(self, msg: Any) -> None:
+        self.sweeper.begin(msg)
 
     async def on_speed(self, msg: Any) -> None:
         self.speed = float(msg.value)
