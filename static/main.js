@@ -6,7 +6,7 @@
 //   js/actions.js   start, pause, step, reset and the command queue
 //   js/replay.js    a saved run replayed through the dispatch table
 //   js/inspect.js   the inspected run, live or at the timeline's iteration
-//   js/views.js     the status badge, view toggles, language and large text
+//   js/views.js     the status badge, view toggles, language, large text, the learning-rate map
 //   js/draw.js      one requestAnimationFrame flush for every widget
 //   js/runsedit.js  the runs editor on the run cards
 //   js/lessons.js   the lesson strip: a step's text and question, Prev / Next, the Lessons menu
@@ -31,7 +31,7 @@ import { createDispatch } from "./js/dispatch.js";
 import { createActions } from "./js/actions.js";
 import { createReplay } from "./js/replay.js";
 import { createInspect } from "./js/inspect.js";
-import { createViews } from "./js/views.js";
+import { createViews, createLrMap } from "./js/views.js";
 import { createViewer } from "./js/viewer.js";
 import { createRunsEditor } from "./js/runsedit.js";
 import { createMore } from "./js/more.js";
@@ -79,6 +79,8 @@ ui.socket = createSocket({
   onLost: ui.actions.connectionLost,
   onOpen: ui.actions.connected,
 });
+
+ui.map = createLrMap(ui);
 
 const a = ui.actions;
 ui.controls = createControls({

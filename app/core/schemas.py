@@ -40,6 +40,9 @@ MAX_CHOICES = 6  # a class vote: 2 to 6 choices of at most 80 characters, a prom
 MAX_CHOICE_CHARS = 80
 MAX_PROMPT_CHARS = 200
 MAX_LESSON_STEPS = 50
+MAX_SWEEP_LRS = 24  # the learning-rate map: learning rates x batch sizes
+MAX_SWEEP_BATCHES = 8
+MAX_SWEEP_ID = 2**31 - 1
 #: Characters of a client's value an error message quotes (its repr), at most.
 ECHO_CHARS = 80
 
@@ -187,6 +190,32 @@ class StartMessage(_Strict):
     lesson: LessonRef | None = None
 
 
+class SweepRequest(_Strict):
+    """The learning-rate map's question (`POST /api/sweep`): a config, and the learning rates and
+    batch sizes (null = full batch) to train it with, each pair from the same start."""
+
+    config: TrainConfig = Field(default_factory=TrainConfig)
+    lrs: Annotated[list[Float(gt=0, le=MAX_LR)],
+                   Field(min_length=1, max_length=MAX_SWEEP_LRS)]
+    batch_sizes: Annotated[list[Int(1, MAX_BATCH) | None],
+                           Field(min_length=1, max_length=MAX_SWEEP_BATCHES)]
+
+    @model_validator(mode="after")
+    def _distinct(self) -> SweepRequest:
+        for name in ("lrs", "batch_sizes"):
+            values = getattr(self, name)
+            if len(set(values)) < len(values):
+                raise ConfigError(name, f"{name} must not repeat a value, got {echo(values)}")
+        return self
+
+
+class SweepMessage(SweepRequest):
+    """The map over the training socket; `id` comes back in its `sweep_progress`/`_result`."""
+
+    type: Literal["sweep"]
+    id: Int(0, MAX_SWEEP_ID) = 0
+
+
 class ReprojectMessage(_Strict):
     type: Literal["reproject"]
     method: Literal["pca", "random"] = "pca"
@@ -249,6 +278,7 @@ MESSAGES: dict[str, type[BaseModel]] = {
     "stop": BareMessage,
     "present": PresentMessage,
     "reproject": ReprojectMessage,
+    "sweep": SweepMessage,
     "end_presentation": BareMessage,
     "ask": AskMessage,
     "reveal": BareMessage,
@@ -266,7 +296,7 @@ def describe(error: dict[str, Any], prefix: str = "") -> tuple[str, str, str]:
     kind = error.get("type", "")
     got = error.get("input")
     got_text = "" if isinstance(got, dict | list) else f", got {echo(got, 40)}"
-    ranges = _RANGES.get(loc.split(".")[-1] if loc else "")
+    ranges = _range_of(loc.split(".") if loc else [])
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal") and ranges:
         return field, f"{field} must be {ranges}{got_text}", "out_of_range"
     if kind in ("too_long", "too_short", "string_too_long", "string_too_short") and ranges:
@@ -306,7 +336,28 @@ _RANGES: dict[str, str] = {
                "characters",
     "choice": f"an integer in [0, {MAX_CHOICES - 1}] (the choice's index)",
     "step": f"an integer in [1, {MAX_LESSON_STEPS}] (a lesson's step)",
+    "lrs": f"a list of 1 to {MAX_SWEEP_LRS} learning rates, each a number in (0, {MAX_LR:g}]",
+    "batch_sizes": f"a list of 1 to {MAX_SWEEP_BATCHES} batch sizes, each an integer in "
+                   f"[1, {MAX_BATCH}] or null for full batch",
+    "id": f"an integer in [0, {MAX_SWEEP_ID}]",
 }
+
+
+#: The range of one entry of a list field (lrs.3), where it differs from the list's own.
+_ITEM_RANGES: dict[str, str] = {
+    "lrs": f"a number in (0, {MAX_LR:g}]",
+    "batch_sizes": f"an integer in [1, {MAX_BATCH}], or null for full batch",
+}
+
+
+def _range_of(loc: list[str]) -> str | None:
+    """The allowed range of the field at `loc` (an entry of a list: its item's range)."""
+    names = [part for part in loc if not part.isdigit()]
+    if not names:
+        return None
+    if loc[-1].isdigit() and names[-1] in _ITEM_RANGES:
+        return _ITEM_RANGES[names[-1]]
+    return _RANGES.get(names[-1])
 
 
 def form_bounds() -> dict[str, list[float]]:
@@ -327,7 +378,7 @@ def first_error(exc: ValidationError, prefix: str = "") -> tuple[str, str, str]:
     loc = [str(p) for p in err.get("loc", ())]
     # hidden.1 -> describe with the range of "hidden"
     if len(loc) >= 2 and loc[-1].isdigit():
-        ranges = _RANGES.get(loc[-2])
+        ranges = _range_of(loc)
         if ranges:
             field = prefix + ".".join(loc)
             got = err.get("input")

@@ -27,6 +27,7 @@ from app.live.messages import ClientError, RateLimit, parse, receive_within
 from app.live.pacer import Pacer
 from app.live.presenting import Presenting
 from app.live.race import Race, TooManyIterations
+from app.live.sweep import Sweeper
 from app.server.connections import FORBIDDEN, TRY_AGAIN_LATER, client_address
 
 log = logging.getLogger("descent.session")
@@ -56,12 +57,14 @@ class Session:
         self.send_lock = asyncio.Lock()
         self.pacer = Pacer(self)
         self.presenting = Presenting(self)
+        self.sweeper = Sweeper(self)  # the learning-rate map, computed beside the race
         self.commands: dict[str, Callable[[Any], Awaitable[None]]] = {
             "start": self.on_start, "speed": self.on_speed, "present": self.on_present,
             "end_presentation": self.on_end_presentation, "reproject": self.on_reproject,
             "inspect": self.on_inspect, "pause": self.on_pause, "resume": self.on_resume,
             "step": self.on_step, "stop": self.on_stop, "ask": self.presenting.ask,
             "reveal": self.presenting.reveal, "close_question": self.presenting.close_question,
+            "sweep": self.on_sweep,
         }
 
     # -- plumbing --------------------------------------------------------------------------
@@ -123,6 +126,7 @@ class Session:
 
     # -- the commands ------------------------------------------------------------------------
     async def on_start(self, msg: Any) -> None:
+        self.sweeper.cancel()  # a map of the old settings is of no use any more
         lesson = msg.lesson
         if lesson is not None:
             known = self.ws.app.state.lessons.get(lesson.id)
@@ -132,6 +136,9 @@ class Session:
                 raise ClientError(f"lesson.step must be an integer in [1, {len(known.steps)}], "
                                   f"got {lesson.step}", "out_of_range", "lesson.step")
         self.begin(msg.config, msg.paused, lesson and lesson.model_dump())
+
+    async def on_sweep(self, msg: Any) -> None:
+        self.sweeper.begin(msg)
 
     async def on_speed(self, msg: Any) -> None:
         self.speed = float(msg.value)

@@ -123,6 +123,7 @@ export function createDispatch(ui) {
     error(msg) {
       state.received.error += 1;
       state.lastError = msg;
+      if (ui.map.error(msg)) return ui.notice.show(errorText(msg)); // the map's: no field, no start
       if (msg.field === "room" || msg.code === "not_presenting") { ui.classroom.ended(); ui.vote.live(false); } // the room is gone
       if (msg.code === "read_only") return; // a viewer never sends
       if (!ui.controls.serverError(msg)) ui.notice.show(errorText(msg)); // a form field's: said at the field

@@ -1,10 +1,11 @@
 // The page around the widgets: the status badge, emptying every view, the plane toggle, the
-// surface's and the loss chart's view toggles, the language buttons and large text.
+// surface's and the loss chart's view toggles, the language buttons and large text; and the
+// learning-rate map, the surface panel's third view (createLrMap, below).
 
-import { t, lang, setLang } from "./i18n.js";
-import { $ } from "./common.js";
+import { t, lang, setLang, onLangChange } from "./i18n.js";
+import { $, fmt, plotLayout, plotConfig } from "./common.js";
 import { announce } from "./announce.js";
-import { state, ROOM, readOnly, clearRuns, total } from "./state.js";
+import { state, ROOM, readOnly, clearRuns, total, configKey } from "./state.js";
 
 export function createViews(ui) {
   /** The status of the whole page: the body's data-status, the buttons and the badge. */
@@ -41,6 +42,7 @@ export function createViews(ui) {
 
   // ---- view toggles
   function setView(v) {
+    ui.map.show(false);
     $("view-contour").setAttribute("aria-pressed", String(v === "contour"));
     $("view-3d").setAttribute("aria-pressed", String(v === "3d"));
     ui.surface.setView(v);
@@ -99,4 +101,95 @@ export function createViews(ui) {
   }
 
   return { setStatus, clear, showPca, showLang, relabel, restoreLarge };
+}
+
+// ---- the learning-rate map, the surface panel's third view: the form's config trained with 12
+// learning rates × 4 batch sizes from one start (the socket's `sweep`, docs/protocol.md), the
+// final loss as colour (log), ✕ where a run diverged, the dashed 2/λ_max line where theory knows
+// the edge. Shown, it follows the form (a start drops a map in progress, so it asks again).
+// A click on a cell races its learning rate, every run at it, with its batch size in the run
+// that fits (followed by the step panel): the map's column comes alive beside its neighbours.
+// (Here, not in a module of its own: it shares this file's gzip dictionary, 200 bytes less.)
+
+const log = Math.log10;
+const LRS = [...Array(12)].map((_, k) => +(10 ** ((4 * k) / 11 - 3)).toPrecision(2)); // 0.001 … 10
+const BATCHES = [1, 8, 32, null];
+const K = [...Array(15)].map((_, k) => k - 7); // decades: both axes are drawn at log10
+const TICKS = { tickvals: K, ticktext: K.map((k) => fmt(10 ** k, 1)), zeroline: false };
+
+export function createLrMap(ui) {
+  const btn = $("view-map"), plot = $("map-plot"), bar = $("map-bar");
+  let id = 0, busy = false, key = null, map = null;
+  const on = () => btn.ariaPressed === "true";
+  const idle = () => (busy = !(bar.hidden = true));
+
+  /** Ask for the map of the form's config (unless it is on screen, or coming). */
+  function compute() {
+    const c = ui.controls.getConfig();
+    if (c && !readOnly() && (busy || key !== configKey(c))) {
+      busy = true; key = configKey(c); // its first sweep_progress sets the bar to 0
+      ui.socket.send({ type: "sweep", id: ++id, config: c, lrs: LRS, batch_sizes: BATCHES });
+    }
+    bar.hidden = !busy;
+  }
+
+  function show(yes) {
+    btn.closest("section").classList.toggle("show-map", yes);
+    btn.ariaPressed = yes;
+    for (const v of ["contour", "3d"]) $(`view-${v}`).ariaPressed = !yes && ui.surface.view === v; // the surface's own view
+    if (yes) { compute(); draw(); }
+  }
+  btn.addEventListener("click", () => show(true));
+
+  const send = ui.socket.send; // a start drops the map being computed (the server's rule)
+  ui.socket.send = (m) => {
+    send(m);
+    if (m.type === "start") { if (busy) key = busy = null; on() ? compute() : idle(); }
+  };
+
+  function draw() {
+    if (!map || !window.Plotly || !on()) return;
+    const rows = BATCHES.map((b) => b || t("run.Full batch")), z = [], mark = [], hover = [];
+    const lim = map.lr_limit && log(map.lr_limit);
+    rows.forEach((b, j) => {
+      z[j] = map.cells.map((r) => (r[j].loss > 0 ? log(r[j].loss) : null));
+      mark[j] = map.cells.map((r) => (r[j].status === "diverged" ? "✕" : "")); // not by colour only
+      hover[j] = map.cells.map((r, i) => `${map.lrs[i]} × ${b}: ${fmt(r[j].loss)} (${t(`status.${r[j].status}`)})`);
+    });
+    Plotly.react(plot, [
+      { type: "heatmap", x: map.lrs.map(log), y: rows, z, text: mark, texttemplate: "%{text}", textfont: { size: 18 },
+        hovertext: hover, hoverinfo: "text", colorscale: "Viridis", colorbar: { title: { text: t("surface.loss") }, thickness: 12, ...TICKS } },
+    ], plotLayout({
+      margin: { r: 8, t: 24, b: 44 },
+      xaxis: { title: { text: t("ctl.lr") }, ...TICKS },
+      yaxis: { title: { text: t("runs.kind") }, type: "category" },
+      shapes: lim ? [{ type: "line", x0: lim, x1: lim, yref: "paper", y1: 1, line: { color: "red", dash: "dash" },
+        label: { text: "2/λ<sub>max</sub>", textangle: 0, textposition: "end" } }] : [],
+    }), plotConfig([plot], "lr-map")).then(() => plot.on_ ||= plot.on("plotly_click", pick));
+  }
+
+  /** A cell clicked: every run at its learning rate, its batch size in the run that fits. */
+  function pick(e) {
+    const c = ui.controls.getConfig(), runs = c && c.runs, [j, i] = e.points[0].pointNumber, b = BATCHES[j];
+    if (!c) return;
+    const r = runs.find((q) => q.batch_size === b) || runs.find((q) => q.batch_size > 1) || runs[0];
+    Object.assign(r, { batch_size: b, update: runs[0].update }); // the map's update rule
+    for (const q of runs) q.lr = null;
+    ui.controls.setConfig({ ...c, lr: map.lrs[i] });
+    Object.assign(state, { inspected: r.name, picked: true });
+    show(false); // no redraw of the surface: it would race the reset
+    ui.actions.reset(); // a new race of this setting, then on at once
+    ui.actions.start();
+  }
+
+  onLangChange(draw);
+  Object.assign(ui.dispatch.gated, { // the map's own messages, never gated by a race's generation
+    sweep_progress(m) { if (m.id === id && busy) bar.value = m.done / m.total; },
+    sweep_result(m) { if (m.id === id) { map = m; idle(); draw(); } },
+  });
+  return {
+    show,
+    /** Whether an error is a map's (a refused map stops its bar; the notice says why). */
+    error(m) { if (m.sweep === id) idle(); return "sweep" in m; },
+  };
 }

@@ -77,6 +77,13 @@ def test_the_page_at_rest_running_and_with_each_dialog_open(live_server, browser
             check(page, f"the {button} dialog ({lang})")
             page.keyboard.press("Escape")
             page.wait_for_selector("#qr-dialog:not([open])", state="attached")
+
+        page.fill("#c-epochs", "20")  # 300 epochs: a map past DESCENT_MAX_HEADLESS_ITERATIONS
+        page.dispatch_event("#c-epochs", "change")
+        page.click("#view-map")  # the learning-rate map over the surface, once computed
+        page.wait_for_function("() => document.getElementById('map-plot').data &&"
+                               " document.getElementById('map-bar').hidden", timeout=60_000)
+        check(page, f"the learning-rate map ({lang})")
     finally:
         page.context.close()
 
