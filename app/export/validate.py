@@ -147,6 +147,7 @@ class SavedRunOutcome(SavedOutcome):
     loss_median: Num | None = None
     loss_min: Num | None = None
     loss_max: Num | None = None
+    median_repeat: Annotated[int, Field(strict=True, ge=0, lt=MAX_REPEATS)] | None = None
 
 
 class SavedDone(_Saved):

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from app.core.history import thin
+from app.core.repeats import median_repeat, spread
 from app.core.schemas import TrainConfig
 from app.core.settings import Settings
 from engine import Problem, Schedule, Step, make_dataset, model_for
@@ -394,13 +395,12 @@ class Race:
                 point["xy"], point["residual"] = where, share
                 if share is not None:
                     self.residuals.add(share)
-            # a run's repeats one after the other, each point named by its iteration (and repeat)
-            path = coords.setdefault(run.name, {"xy": [], "residual": [], "iterations": []})
-            path["xy"] += _clean(xy)
-            path["residual"] += _clean(shares)
-            path["iterations"] += [p["iteration"] for p in run.points]
-            if self.config.repeats > 1:
-                path.setdefault("repeats", []).extend([run.repeat] * len(run.points))
+            path = {"xy": _clean(xy), "residual": _clean(shares),
+                    "iterations": [p["iteration"] for p in run.points]}
+            if run.repeat == 0:
+                coords[run.name] = path
+            elif run.name in coords:  # the run's other repeats, beside repeat 0's own entry
+                coords[run.name].setdefault("repeats", []).append({**path, "repeat": run.repeat})
         message = self.surface_message()
         message["paths"] = coords
         return message
@@ -441,8 +441,9 @@ class Race:
         for name, each in self.repeats.items():
             runs[name] = outcome(each[0])
             if len(each) > 1:  # every repeat's outcome, and the spread of their final losses
+                losses = [run.last.loss if run.last else None for run in each]
                 runs[name]["repeats"] = [outcome(run) for run in each]
-                runs[name].update(spread([run.last.loss if run.last else None for run in each]))
+                runs[name].update(spread(losses), median_repeat=median_repeat(losses))
         return {"type": "done", "generation": self.generation, "runs": runs,
                 "residual": self.residual_summary()}
 
@@ -505,16 +506,6 @@ def outcome(run: Run) -> dict[str, Any]:
         "epochs": run.last.epoch if run.last else 0,
         "loss": run.last.loss if run.last else None,
     }
-
-
-def spread(losses: list[float | None]) -> dict[str, float | None]:
-    """The median, least and largest of the repeats' final losses; a loss that is not finite
-    (None: diverged) counts as +inf, and a statistic that lands on it is None."""
-    ordered = sorted(math.inf if v is None else v for v in losses)
-    k = len(ordered)
-    median = ordered[k // 2] if k % 2 else (ordered[k // 2 - 1] + ordered[k // 2]) / 2
-    return {"loss_median": _finite(median), "loss_min": _finite(ordered[0]),
-            "loss_max": _finite(ordered[-1])}
 
 
 def _targets(t: np.ndarray) -> list[Any]:

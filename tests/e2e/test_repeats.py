@@ -1,0 +1,84 @@
+"""Repeated runs on the page, in Chromium: each run's loss is a median line in a min–max band
+(SGD's wide, full batch's a single line), each repeat a faint path on the surface, and the run
+cards give the final loss's spread; in English and Korean, at the three screen sizes."""
+
+from __future__ import annotations
+
+import pytest
+
+LINK = "/?repeats=5&n_samples=60&epochs=4&seed=3&speed=0&autoplay=1"
+SIZES = {"desktop": (1440, 900), "laptop": (1280, 720), "phone": (390, 844)}
+
+
+def race_to_done(page, base_url: str, lang: str = "en") -> dict:
+    page.goto(f"{base_url}{LINK}&lang={lang}")
+    page.wait_for_function("() => window.__dp && window.__dp.state.status === 'done' && window.Plotly",
+                           timeout=60_000)
+    page.wait_for_timeout(600)  # the bands' last restyle (at most every 400 ms)
+    return page.evaluate("""() => {
+      const rep = (div) => div.data.filter((d) => d.meta === "rep").map((d) => ({ x: d.x, y: d.y }));
+      const s = window.__dp.state, loss = window.__dp.plots.loss;
+      return { runs: s.runs.map((r) => r.name), repeats: s.config.repeats,
+               bands: rep(loss), faint: rep(window.__dp.plots.surface),
+               medians: s.runs.map((_, i) => loss.data[3 * i + 1].y),
+               cards: [...document.querySelectorAll("#counters .run .arith")].map((e) => e.textContent),
+               key: document.getElementById("loss-key").textContent,
+               control: document.getElementById("c-repeats").value };
+    }""")
+
+
+def widths(band: dict) -> list[float]:
+    """The band's height at each of its spans: its upper edge there minus its lower edge."""
+    y, half = band["y"], len(band["y"]) // 2
+    return [hi - lo for hi, lo in zip(y[:half], reversed(y[half:]), strict=True)]
+
+
+def test_bands_show_sgd_noise_and_a_single_full_batch_line(live_server, page):
+    seen = race_to_done(page, live_server)
+    assert seen["runs"] == ["SGD", "Mini-batch", "Full batch"] and seen["repeats"] == 5
+    assert seen["control"] == "5"  # the link's repeats, in the More section's control
+    assert "min–max of the repeats" in seen["key"] and "median" in seen["key"]
+    sgd, mini, full = (widths(b) for b in seen["bands"])
+    assert len(sgd) > 10 and max(full) == 0.0  # full batch: no randomness, one line
+    assert sum(sgd) / len(sgd) > sum(mini) / len(mini) > 0  # SGD's luck spreads widest
+    # the line is the median: at the end, the median of the five final losses (done's)
+    done = page.evaluate("() => window.__dp.state.received.done")
+    assert done == 1
+    for card in seen["cards"]:
+        assert card.startswith("final loss: median "), card
+    # each repeat a faint path from the start: five segments per run
+    for path in seen["faint"]:
+        assert path["x"].count(None) == 5
+    assert page.console_errors == []
+
+
+def test_the_median_line_ends_at_the_median_final_loss(live_server, page):
+    seen = race_to_done(page, live_server)
+    finals = page.evaluate("""async () => {
+      const r = await fetch("/api/runs", { method: "POST", headers: { "content-type": "application/json" },
+        body: JSON.stringify(window.__dp.state.config) });
+      return (await r.json()).done.runs;
+    }""")
+    for i, name in enumerate(seen["runs"]):
+        assert seen["medians"][i][-1] == pytest.approx(finals[name]["loss_median"], rel=1e-12), name
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.parametrize("size", SIZES)
+def test_screenshots_of_the_bands(live_server, browser, screenshot_dir, size, lang):
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height},
+                                  is_mobile=size == "phone", has_touch=size == "phone")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        seen = race_to_done(page, live_server, lang)
+        assert ("중앙값" if lang == "ko" else "median") in seen["cards"][0]
+        if lang == "ko":
+            assert "최소–최대" in seen["key"]
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        page.screenshot(path=screenshot_dir / f"repeats-{size}-{lang}.png", full_page=size == "phone")
+        assert errors == []
+    finally:
+        context.close()
