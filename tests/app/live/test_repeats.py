@@ -102,3 +102,28 @@ def test_repeats_out_of_range_are_refused_naming_the_field_and_range(client):
         assert error["type"] == "error", error
         assert (error["field"], error["code"]) == ("config.repeats", code), error
         assert "an integer in [1, 10]" in error["message"]
+
+
+def test_a_new_plane_moves_every_repeat_beside_repeat_0s_own_entry(client):
+    config = {"dataset": "moons", "hidden": [4], "n_samples": 30, "epochs": 2, "speed": 0,
+              "repeats": 3, "runs": RUNS[:2]}
+    client.send({"type": "start", "config": config})
+    client.until("started")
+    done, seen = client.until("done")
+    refits = [m for m in seen if m["type"] == "surface" and m.get("paths")]
+    assert refits, "no refit"
+    paths = refits[-1]["paths"]
+    points: dict[str, list[dict]] = {}
+    for msg in seen[:seen.index(refits[-1])]:
+        if msg["type"] == "frame":
+            for name, pts in msg["runs"].items():
+                points.setdefault(name, []).extend(pts)
+    for name, entry in paths.items():
+        # repeat 0's entry as without repeats, the others listed beside it
+        assert entry["iterations"] == [p["iteration"] for p in points[name] if p["repeat"] == 0]
+        assert [o["repeat"] for o in entry["repeats"]] == [1, 2]
+        for other in entry["repeats"]:
+            mine = [p["iteration"] for p in points[name] if p["repeat"] == other["repeat"]]
+            assert other["iterations"] == mine
+            assert len(other["xy"]) == len(other["residual"]) == len(mine)
+    assert set(done["runs"]["SGD"]) >= {"repeats", "loss_median", "median_repeat"}
