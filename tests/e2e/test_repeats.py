@@ -1,30 +1,40 @@
 """Repeated runs on the page, in Chromium: each run's loss is a median line in a min–max band
 (SGD's wide, full batch's a single line), each repeat a faint path on the surface, and the run
-cards give the final loss's spread; in English and Korean, at the three screen sizes."""
+cards give the final loss's spread; for a viewer of a room and a replayed file too; in English
+and Korean, at the three screen sizes."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from test_classroom import DONE, PRIMED, new_page, open_primed, present_room
 
 LINK = "/?repeats=5&n_samples=60&epochs=4&seed=3&speed=0&autoplay=1"
 SIZES = {"desktop": (1440, 900), "laptop": (1280, 720), "phone": (390, 844)}
+READ = """() => {
+  const rep = (div) => div.data.filter((d) => d.meta === "rep").map((d) => ({ x: d.x, y: d.y }));
+  const s = window.__dp.state, loss = window.__dp.plots.loss;
+  return { runs: s.runs.map((r) => r.name), repeats: s.config.repeats,
+           bands: rep(loss), faint: rep(window.__dp.plots.surface),
+           medians: s.runs.map((_, i) => loss.data[3 * i + 1].y),
+           cards: [...document.querySelectorAll("#counters .run .arith")].map((e) => e.textContent),
+           key: document.getElementById("loss-key").textContent,
+           control: document.getElementById("c-repeats").value };
+}"""
+
+
+def drawn(page) -> dict:
+    """What the page shows of the repeats once its race is done."""
+    page.wait_for_function("() => window.__dp && window.__dp.state.status === 'done' && window.Plotly",
+                           timeout=60_000)
+    page.wait_for_timeout(600)  # the bands' last restyle (at most every 400 ms)
+    return page.evaluate(READ)
 
 
 def race_to_done(page, base_url: str, lang: str = "en") -> dict:
     page.goto(f"{base_url}{LINK}&lang={lang}")
-    page.wait_for_function("() => window.__dp && window.__dp.state.status === 'done' && window.Plotly",
-                           timeout=60_000)
-    page.wait_for_timeout(600)  # the bands' last restyle (at most every 400 ms)
-    return page.evaluate("""() => {
-      const rep = (div) => div.data.filter((d) => d.meta === "rep").map((d) => ({ x: d.x, y: d.y }));
-      const s = window.__dp.state, loss = window.__dp.plots.loss;
-      return { runs: s.runs.map((r) => r.name), repeats: s.config.repeats,
-               bands: rep(loss), faint: rep(window.__dp.plots.surface),
-               medians: s.runs.map((_, i) => loss.data[3 * i + 1].y),
-               cards: [...document.querySelectorAll("#counters .run .arith")].map((e) => e.textContent),
-               key: document.getElementById("loss-key").textContent,
-               control: document.getElementById("c-repeats").value };
-    }""")
+    return drawn(page)
 
 
 def widths(band: dict) -> list[float]:
@@ -33,23 +43,74 @@ def widths(band: dict) -> list[float]:
     return [hi - lo for hi, lo in zip(y[:half], reversed(y[half:]), strict=True)]
 
 
+def check_bands(seen: dict) -> None:
+    """SGD's band is wider than mini-batch's; full batch's is a single line."""
+    sgd, mini, full = (widths(b) for b in seen["bands"])
+    assert len(sgd) > 10 and max(full) == 0.0  # full batch: no randomness, one line
+    assert sum(sgd) / len(sgd) > sum(mini) / len(mini) > 0  # SGD's luck spreads widest
+
+
 def test_bands_show_sgd_noise_and_a_single_full_batch_line(live_server, page):
     seen = race_to_done(page, live_server)
     assert seen["runs"] == ["SGD", "Mini-batch", "Full batch"] and seen["repeats"] == 5
     assert seen["control"] == "5"  # the link's repeats, in the More section's control
+    assert "repeats=5" in page.url  # the page's own share link keeps them
     assert "min–max of the repeats" in seen["key"] and "median" in seen["key"]
-    sgd, mini, full = (widths(b) for b in seen["bands"])
-    assert len(sgd) > 10 and max(full) == 0.0  # full batch: no randomness, one line
-    assert sum(sgd) / len(sgd) > sum(mini) / len(mini) > 0  # SGD's luck spreads widest
-    # the line is the median: at the end, the median of the five final losses (done's)
-    done = page.evaluate("() => window.__dp.state.received.done")
-    assert done == 1
+    check_bands(seen)
     for card in seen["cards"]:
         assert card.startswith("final loss: median "), card
     # each repeat a faint path from the start: five segments per run
     for path in seen["faint"]:
         assert path["x"].count(None) == 5
     assert page.console_errors == []
+
+
+def test_the_repeats_control_sets_the_next_start(live_server, page):
+    page.goto(live_server + "/?n_samples=30&epochs=1&speed=0&lang=en")
+    page.wait_for_function(PRIMED, timeout=15_000)
+    page.click("#more > summary")
+    assert page.get_by_label("Repeats").input_value() == "1"
+    page.select_option("#c-repeats", "3")
+    page.keyboard.press("Escape")
+    page.click("#btn-start")
+    seen = drawn(page)
+    assert seen["repeats"] == 3 and len(seen["faint"]) == 3
+    assert [p["x"].count(None) for p in seen["faint"]] == [3, 3, 3]
+    assert page.console_errors == []
+
+
+def test_viewers_and_a_replayed_file_see_the_bands(live_server, browser, tmp_path):
+    teacher, viewer = new_page(browser), new_page(browser)
+    try:
+        open_primed(teacher, live_server + LINK.replace("&autoplay=1", "") + "&lang=en")
+        _, url = present_room(teacher)
+        viewer.goto(url)
+        viewer.wait_for_function(PRIMED, timeout=15_000)
+        teacher.click("#btn-start")
+        teacher.wait_for_function(DONE, timeout=60_000)
+        seen = drawn(viewer)
+        assert seen["repeats"] == 5
+        check_bands(seen)
+        # the teacher's run saved and replayed: the same bands
+        saved = teacher.evaluate("""async () => {
+          const r = await fetch("/api/export/json", { method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ config: window.__dp.state.config }) });
+          return await r.text();
+        }""")
+        assert json.loads(saved)["config"]["repeats"] == 5
+        path = tmp_path / "repeats.json"
+        path.write_text(saved)
+        teacher.set_input_files("#load-file", str(path))
+        teacher.wait_for_function(
+            "() => window.__dp.state.replay && document.body.dataset.status === 'done'",
+            timeout=30_000)
+        replayed = drawn(teacher)
+        assert replayed["bands"] == seen["bands"]
+        assert teacher.console_errors == [] and viewer.console_errors == []
+    finally:
+        teacher.context.close()
+        viewer.context.close()
 
 
 def test_the_median_line_ends_at_the_median_final_loss(live_server, page):
