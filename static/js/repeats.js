@@ -5,7 +5,7 @@
 // every repeat has passed the span; and every repeat's path, about KEEP points each (the
 // surface's faint paths, one trace per run). Both charts append these traces last (meta "rep").
 
-import { isFiniteNum, runColor } from "./common.js";
+import { runColor } from "./common.js";
 
 const BINS = 100, KEEP = 300, REDRAW_MS = 400;
 
@@ -26,7 +26,7 @@ export function createRepeats(lossDiv, surfaceDiv) {
     if (!R) return points;
     dirty = true;
     return points.filter((p) => {
-      const r = p.repeat, b = Math.floor((p.iteration - 1) / R.w), l = isFiniteNum(p.loss) ? p.loss : Infinity; // lost: +inf
+      const r = p.repeat, b = Math.floor((p.iteration - 1) / R.w), l = p.loss ?? Infinity; // a lost loss (null) counts as +inf
       if (l < Infinity) { R.lo[b] = Math.min(R.lo[b] ?? l, l); R.hi[b] = Math.max(R.hi[b] ?? l, l); }
       (R.v[b] ||= [])[r] = l;
       R.it[b] = Math.max(R.it[b] || 0, p.iteration); R.smp[b] = p.samples; R.at[r] = b;
@@ -42,7 +42,7 @@ export function createRepeats(lossDiv, surfaceDiv) {
     const R = runs[i], out = [];
     for (const upto = Math.min(R.v.length, ...R.at.map((b, r) => (all || R.end[r] ? 1e15 : b))); R.next < upto; R.next++) {
       const b = R.next, s = (R.v[b] || []).filter((x) => x >= 0).sort((x, y) => x - y), k = s.length >> 1, m = s.length % 2 ? s[k] : (s[k - 1] + s[k]) / 2;
-      if (s.length) out.push({ iteration: R.it[b], samples: R.smp[b], loss: isFiniteNum(m) ? m : null });
+      if (s.length) out.push({ iteration: R.it[b], samples: R.smp[b], loss: m < Infinity ? m : null });
     }
     return out;
   }
