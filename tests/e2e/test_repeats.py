@@ -139,7 +139,22 @@ def test_screenshots_of_the_bands(live_server, browser, screenshot_dir, size, la
         if lang == "ko":
             assert "최소–최대" in seen["key"]
         assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        page.check("#loss-log")  # on a log axis the bands show at every loss
+        page.wait_for_timeout(300)
         page.screenshot(path=screenshot_dir / f"repeats-{size}-{lang}.png", full_page=size == "phone")
         assert errors == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_repeats_control_and_the_bands_pass_axe(live_server, page, lang):
+    from test_accessibility import check
+
+    race_to_done(page, live_server, lang)
+    check(page, f"a race of repeats ({lang})")
+    page.click("#more > summary")
+    page.focus("#c-repeats")
+    check(page, f"the More section with Repeats ({lang})")
+    box = page.locator("#c-repeats").bounding_box()
+    assert box["width"] >= 24 and box["height"] >= 24
