@@ -53,7 +53,7 @@ export function createRepeats(lossDiv, surfaceDiv) {
   /** A new plane: the server's `paths` entry of run i (repeat 0's, its `repeats` the others'). */
   function plane(i, e) {
     const R = runs[i];
-    if (R && e) for (const o of [e, ...(e.repeats || [])]) R.path[o.repeat || 0] = o.xy.map((xy, k) => ({ xy, iteration: o.iterations[k] }));
+    if (R && e) for (const o of [e, ...(e.repeats || [])]) R.path[o.repeat || 0] = o.xy.map((xy, k) => ({ xy, iteration: o.iterations[k] })).filter((q) => q.iteration % R.step === 0);
   }
 
   // ---- the traces, appended last to each chart

@@ -158,3 +158,20 @@ def test_the_repeats_control_and_the_bands_pass_axe(live_server, page, lang):
     check(page, f"the More section with Repeats ({lang})")
     box = page.locator("#c-repeats").bounding_box()
     assert box["width"] >= 24 and box["height"] >= 24
+
+
+def test_faint_paths_move_to_a_refitted_plane(live_server, page):
+    """A network's surface is refitted to the paths: every repeat's faint path moves with it."""
+    page.goto(live_server + "/?dataset=moons&hidden=4&n_samples=40&epochs=3&repeats=3&speed=0"
+              "&autoplay=1&lang=en")
+    seen = drawn(page)
+    assert page.evaluate("() => window.__dp.state.plane") == "pca"
+    grid = page.evaluate("() => { const c = window.__dp.plots.surfaceBackground.data[0];"
+                         " return [Math.min(...c.x), Math.max(...c.x), Math.min(...c.y), Math.max(...c.y)]; }")
+    for path in seen["faint"]:
+        xs = [x for x in path["x"] if x is not None]
+        ys = [y for y in path["y"] if y is not None]
+        assert len(xs) > 3 * 10
+        assert grid[0] <= min(xs) and max(xs) <= grid[1]  # on the plane the view was fitted to
+        assert grid[2] <= min(ys) and max(ys) <= grid[3]
+    assert page.console_errors == []
