@@ -161,17 +161,28 @@ def test_the_repeats_control_and_the_bands_pass_axe(live_server, page, lang):
 
 
 def test_faint_paths_move_to_a_refitted_plane(live_server, page):
-    """A network's surface is refitted to the paths: every repeat's faint path moves with it."""
+    """A network's surface is refitted to the paths: every repeat's faint path moves with it,
+    and ends where the server's export (which ends on the same plane) puts its last point."""
     page.goto(live_server + "/?dataset=moons&hidden=4&n_samples=40&epochs=3&repeats=3&speed=0"
               "&autoplay=1&lang=en")
     seen = drawn(page)
     assert page.evaluate("() => window.__dp.state.plane") == "pca"
-    grid = page.evaluate("() => { const c = window.__dp.plots.surfaceBackground.data[0];"
-                         " return [Math.min(...c.x), Math.max(...c.x), Math.min(...c.y), Math.max(...c.y)]; }")
-    for path in seen["faint"]:
-        xs = [x for x in path["x"] if x is not None]
-        ys = [y for y in path["y"] if y is not None]
-        assert len(xs) > 3 * 10
-        assert grid[0] <= min(xs) and max(xs) <= grid[1]  # on the plane the view was fitted to
-        assert grid[2] <= min(ys) and max(ys) <= grid[3]
+    saved = page.evaluate("""async () => {
+      const r = await fetch("/api/runs", { method: "POST", headers: { "content-type": "application/json" },
+        body: JSON.stringify(window.__dp.state.config) });
+      return (await r.json()).runs.SGD;
+    }""")
+    ends = {p["repeat"]: p["xy"] for p in saved}  # each repeat's last point
+    sgd = seen["faint"][0]
+    segments, x, y = [], [], []
+    for a, b in zip(sgd["x"], sgd["y"], strict=True):
+        if a is None:
+            segments.append((x[-1], y[-1]))
+            x, y = [], []
+        else:
+            x.append(a)
+            y.append(b)
+    assert len(segments) == 3
+    for r, (a, b) in enumerate(segments):
+        assert [a, b] == pytest.approx(ends[r], rel=1e-9, abs=1e-12), r
     assert page.console_errors == []
