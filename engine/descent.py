@@ -260,6 +260,14 @@ DEFAULT_RUNS: tuple[RunSpec, ...] = (
 )
 
 
+def repeat_seed(seed: int, repeat: int) -> int:
+    """The shuffling seed of a run's `repeat`: `seed` itself for repeat 0 (a single run is
+    unchanged), else one drawn from (seed, repeat), so no two repeats share their batches."""
+    if repeat == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, repeat]).generate_state(1)[0])
+
+
 def start_runs(
     X: np.ndarray,
     y: np.ndarray,
@@ -271,8 +279,10 @@ def start_runs(
     seed: int = 0,
     target_loss: float | None = None,
     patience: int | None = None,
+    repeat: int = 0,
 ) -> dict[str, Iterator[Step]]:
-    """One trainer per run, all from the same initial parameters on the same data."""
+    """One trainer per run, all from the same initial parameters on the same data; `repeat`
+    r > 0 shuffles with `repeat_seed(seed, r)` (full batch does not shuffle: the same run)."""
     if not runs:
         raise ValueError("runs must name at least one run")
     names = [r.name for r in runs]
@@ -285,7 +295,7 @@ def start_runs(
             lr=lr if r.lr is None else r.lr,
             batch_size=r.batch_size,
             epochs=epochs,
-            seed=seed,
+            seed=repeat_seed(seed, repeat),
             target_loss=target_loss,
             patience=patience,
             update=r.update,

@@ -37,21 +37,24 @@ import { createRunsEditor } from "./js/runsedit.js";
 import { createMore } from "./js/more.js";
 import { createVote } from "./js/vote.js";
 import { createLessons, currentQuestion } from "./js/lessons.js";
+import { createRepeats } from "./js/repeats.js";
 
 // Every widget and part of the page by name. The parts look each other up here when they are
 // called (never while they are created), so the order below only follows the page's own.
 const ui = {};
+ui.rep = createRepeats($("loss-plot"), $("surface-plot"));
 
 // ---- widgets
 const request = () => ui.draw.request(); // a resized plot places its labels again in its next turn
-ui.surface = createSurface($("surface-plot"), { emptyEl: $("surface-empty"), captionEl: $("surface-caption"), request });
-ui.loss = createLossChart($("loss-plot"), request);
+ui.surface = createSurface($("surface-plot"), { emptyEl: $("surface-empty"), captionEl: $("surface-caption"), request,
+  extra: ui.rep.surfaceTraces });
+ui.loss = createLossChart($("loss-plot"), request, ui.rep.lossTraces);
 ui.data = createDataView($("data-plot"));
 ui.counters = createCounters($("counters"), { onPick: (name) => { if (!ROOM) ui.inspect.pick(name); },
   decorate: (card, run, i) => ui.runsEdit.decorate(card, run, i) });
 ui.step = createStepPanel($("step-body"), $("step-sub"));
 ui.timeline = createTimeline({ onScrub: (k) => ui.inspect.scrub(k) });
-ui.draw = createDraw({ surface: ui.surface, loss: ui.loss, data: ui.data, counters: ui.counters, step: ui.step });
+ui.draw = createDraw({ surface: ui.surface, loss: ui.loss, data: ui.data, counters: ui.counters, step: ui.step, rep: ui.rep });
 
 // Plotly's `responsive` follows the window only: a panel that changes size resizes its plots too.
 const resized = new ResizeObserver((entries) => {

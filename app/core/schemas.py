@@ -43,6 +43,7 @@ MAX_LESSON_STEPS = 50
 MAX_SWEEP_LRS = 24  # the learning-rate map: learning rates x batch sizes
 MAX_SWEEP_BATCHES = 8
 MAX_SWEEP_ID = 2**31 - 1
+MAX_REPEATS = 10
 #: Characters of a client's value an error message quotes (its repr), at most.
 ECHO_CHARS = 80
 
@@ -127,6 +128,9 @@ class TrainConfig(_Strict):
     pacing: Literal["iterations", "samples"] = "iterations"
     target_loss: Float(ge=0, le=MAX_TARGET_LOSS) | None = None
     patience: Int(1, MAX_EPOCHS) | None = None
+    # Each run trained this many times from the same start on the same data, shuffled anew
+    # (repeat 0 with `seed`): SGD's luck shows as a band.
+    repeats: Int(1, MAX_REPEATS) = 1
     runs: Annotated[list[RunConfig], Field(min_length=1, max_length=MAX_RUNS)] = list(DEFAULT_RUNS)
 
     @field_validator("dataset")
@@ -328,6 +332,7 @@ _RANGES: dict[str, str] = {
     "value": f"a number in [0, {MAX_SPEED}] (iterations per second; 0 = as fast as possible)",
     "target_loss": f"a number in [0, {MAX_TARGET_LOSS:.0f}] or null",
     "patience": f"an integer in [1, {MAX_EPOCHS}] or null",
+    "repeats": f"an integer in [1, {MAX_REPEATS}]",
     "runs": f"a list of 1 to {MAX_RUNS} runs",
     "batch_size": f"an integer in [1, {MAX_BATCH}], or null for full batch",
     "name": "text of 1 to 40 characters",
@@ -368,7 +373,7 @@ def form_bounds() -> dict[str, list[float]]:
         "n_classes": list(LIMITS["n_classes"]), "seed": [0, MAX_SEED],
         "hidden": [1, MAX_WIDTH], "hidden_layers": [0, MAX_HIDDEN_LAYERS], "lr": [0, MAX_LR],
         "epochs": [1, MAX_EPOCHS], "target_loss": [0, MAX_TARGET_LOSS],
-        "patience": [1, MAX_EPOCHS], "batch_size": [1, MAX_BATCH],
+        "patience": [1, MAX_EPOCHS], "batch_size": [1, MAX_BATCH], "repeats": [1, MAX_REPEATS],
     }
 
 

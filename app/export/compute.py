@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.core.schemas import MAX_RUNS, Int, TrainConfig, echo, first_error
 from app.core.settings import Settings
-from app.live.race import DEFAULT_LIMITS, Race, TooManyIterations
+from app.live.race import DEFAULT_LIMITS, Race, check_run
 from engine.datasets import DATASETS
 from engine.losses import get_task
 from engine.problem import iterations_per_epoch
@@ -75,7 +75,8 @@ def n_params(config: TrainConfig) -> int:
 
 def plan(config: TrainConfig, iterations: Mapping[str, int] | None = None,
          limits: Settings = DEFAULT_LIMITS) -> dict[str, int]:
-    """Per run, the last iteration to compute (the requested cut, at most the whole run).
+    """Per run, the last iteration to compute (the requested cut, at most the whole run), in
+    each of its repeats.
 
     Arithmetic on the config only (nothing is built, so a refusal costs nothing): raises
     TooManyIterations or ExportError naming the cap when the work is too much.
@@ -84,21 +85,18 @@ def plan(config: TrainConfig, iterations: Mapping[str, int] | None = None,
     cuts = {}
     for run in config.runs:
         per_epoch = iterations_per_epoch(config.n_samples, run.batch_size)
+        check_run(run.name, per_epoch, config.epochs, config.repeats,
+                  limits.max_iterations_per_run)
         total = per_epoch * config.epochs
-        if total > limits.max_iterations_per_run:
-            raise TooManyIterations(
-                f"run {run.name!r} would take {total:,} iterations ({config.epochs} epochs x "
-                f"{per_epoch:,} per epoch); this server allows at most "
-                f"{limits.max_iterations_per_run:,} per run (DESCENT_MAX_ITERATIONS_PER_RUN): "
-                "lower epochs or n_samples, or use a bigger batch", limits.max_iterations_per_run)
         cuts[run.name] = min(wanted.get(run.name, total), total)
-    planned = sum(cuts.values())
+    planned = sum(cuts.values()) * config.repeats  # every repeat is computed and sent
     if planned > limits.max_headless_iterations:
+        repeats = f" ({config.repeats} repeats of each)" if config.repeats > 1 else ""
         raise ExportError(
-            f"this needs up to {planned:,} iterations over all runs; one headless run or export "
-            f"may compute at most {limits.max_headless_iterations:,} "
+            f"this needs up to {planned:,} iterations over all runs{repeats}; one headless run "
+            f"or export may compute at most {limits.max_headless_iterations:,} "
             "(DESCENT_MAX_HEADLESS_ITERATIONS): lower epochs or n_samples, use bigger batches, "
-            "or cut the runs earlier"
+            f"{'use fewer repeats, ' if repeats else ''}or cut the runs earlier"
         )
     params = n_params(config)
     values = planned * (params + 8)
@@ -121,8 +119,8 @@ def run_race(config: TrainConfig, iterations: Mapping[str, int] | None = None,
     """
     cuts = plan(config, iterations, limits)
     race = Race(config, generation=1, limits=limits, keep_all=True)
-    for name, run in race.runs.items():
-        while len(run.points) < cuts[name] and race.advance(run) is not None:
+    for run in race.all:
+        while len(run.points) < cuts[run.name] and race.advance(run) is not None:
             pass
     return race
 
@@ -138,7 +136,9 @@ def document(race: Race) -> dict[str, Any]:
         "config": race.config.model_dump(),
         "started": race.started_message(),
         "surface": race.surface_message(),
-        "runs": {name: run.history() for name, run in race.runs.items()},
+        # each run's repeats one after the other, each point marked with its repeat
+        "runs": {name: [p for run in each for p in run.history()]
+                 for name, each in race.repeats.items()},
         "done": race.done_message(),
     }
 

@@ -1,4 +1,4 @@
-"""An export as a file: CSV (one row per iteration per run) or JSON (what the socket sent).
+"""An export as a file: CSV (one row per iteration per run and repeat) or JSON (what the socket sent).
 
 Both are data, the same in every language: the CSV's header is the language-neutral field names
 of CSV_COLUMNS (then `param_<name>` per parameter), never translated, so scripts and
@@ -64,12 +64,17 @@ def to_csv(result: Mapping[str, Any]) -> str:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*CSV_COLUMNS, *(f"param_{name}" for name in names)])
+    # with repeats, a `repeat` column (0-based) after `run`: each repeat's rows in order
+    repeats = result["config"].get("repeats", 1) > 1
+    columns = [*CSV_COLUMNS[:1], "repeat", *CSV_COLUMNS[1:]] if repeats else list(CSV_COLUMNS)
+    writer.writerow([*columns, *(f"param_{name}" for name in names)])
     for run, points in result["runs"].items():
         for p in points:
             x, y = p["xy"]
             row = [run, p["iteration"], p["epoch"], p["batch_size"], p["samples"],
                    p["batch_loss"], p["loss"], p["status"], x, y, *p["params"]]
+            if repeats:
+                row.insert(1, p["repeat"])
             writer.writerow([_cell(v) for v in row])
     return out.getvalue()
 

@@ -18,6 +18,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from app.core.colors import RUN_COLORS
+from app.core.repeats import band
 from app.export.labels import Labels
 
 SURFACE_SCALE = [[0, "#ffffff"], [0.35, "#e9edf2"], [0.7, "#c5ced8"], [1, "#8b97a5"]]
@@ -168,14 +169,18 @@ def _surface_traces(result: Mapping[str, Any], t: Labels) -> list[go.BaseTraceTy
         name=t("surface.title"), showlegend=False,
     )]
     for run in result["started"]["runs"]:
-        points = result["runs"][run["name"]]
+        repeats = _repeats(result["runs"][run["name"]])
         name = t.value("run.", run["name"])
-        traces.append(go.Scatter(
-            x=[s["start"][0]] + [p["xy"][0] for p in points],
-            y=[s["start"][1]] + [p["xy"][1] for p in points],
-            mode="lines+markers", name=name, legendgroup=run["name"],
-            line={"color": _run_color(run), "width": 2}, marker={"size": 4},
-        ))
+        bold = result["done"]["runs"][run["name"]].get("median_repeat", 0)
+        for r, points in enumerate(repeats):  # repeats: each faint, the median one bold
+            traces.append(go.Scatter(
+                x=[s["start"][0]] + [p["xy"][0] for p in points],
+                y=[s["start"][1]] + [p["xy"][1] for p in points],
+                mode="lines+markers" if r == bold else "lines", name=name,
+                legendgroup=run["name"], showlegend=r == bold, opacity=1 if r == bold else 0.35,
+                line={"color": _run_color(run), "width": 2 if r == bold else 1},
+                marker={"size": 4},
+            ))
     traces.append(go.Scatter(
         x=[s["start"][0]], y=[s["start"][1]], mode="markers", name=t("surface.start"),
         marker={"symbol": "circle", "size": 13, "color": INK, "line": {"color": "#fff", "width": 2}},
@@ -197,8 +202,11 @@ def _loss_traces(result: Mapping[str, Any], t: Labels) -> list[go.Scatter]:
     for run in result["started"]["runs"]:
         points = result["runs"][run["name"]]
         per_epoch = run["iterations_per_epoch"] or 1
-        epochs = [p["iteration"] / per_epoch for p in points]
         color, name = _run_color(run), t.value("run.", run["name"])
+        if len(repeats := _repeats(points)) > 1:
+            traces += _band_traces(repeats, per_epoch, start_loss, color, name)
+            continue
+        epochs = [p["iteration"] / per_epoch for p in points]
         traces.append(go.Scatter(
             x=epochs, y=[p["batch_loss"] for p in points], mode="lines",
             name=f"{name} ({t('loss.batch')})", legendgroup=run["name"], showlegend=False,
@@ -212,6 +220,33 @@ def _loss_traces(result: Mapping[str, Any], t: Labels) -> list[go.Scatter]:
     return traces
 
 
+def _repeats(points: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    """A run's points split by repeat (one list without repeats)."""
+    out: list[list[Mapping[str, Any]]] = []
+    for p in points:
+        r = p.get("repeat", 0)
+        out += [[] for _ in range(r + 1 - len(out))]
+        out[r].append(p)
+    return out
+
+
+def _band_traces(repeats: list[list[Mapping[str, Any]]], per_epoch: int, start_loss: Any,
+                 color: str, name: str) -> list[go.Scatter]:
+    """A run's repeats as the page draws them: the band from the least to the largest full-data
+    loss at each iteration, and the median line in bold."""
+    med, low, high = band([[start_loss] + [p["loss"] for p in points] for points in repeats])
+    epochs = [k / per_epoch for k in range(len(med))]
+    keep = [k for k in range(len(med)) if low[k] is not None and high[k] is not None]
+    return [
+        go.Scatter(x=[epochs[k] for k in keep] + [epochs[k] for k in reversed(keep)],
+                   y=[high[k] for k in keep] + [low[k] for k in reversed(keep)], mode="lines",
+                   fill="toself", fillcolor=color, opacity=0.2, line={"width": 0},
+                   hoverinfo="skip", showlegend=False, legendgroup=name),
+        go.Scatter(x=epochs, y=med, mode="lines", name=name, legendgroup=name,
+                   showlegend=False, line={"color": color, "width": 3.5}),
+    ]
+
+
 def _surface_caption(result: Mapping[str, Any], t: Labels) -> str:
     surface, model = result["surface"], result["started"]["model"]
     if surface["kind"] == "exact":
@@ -223,8 +258,9 @@ def _surface_caption(result: Mapping[str, Any], t: Labels) -> str:
 def plots_figure(result: Mapping[str, Any], t: Labels) -> go.Figure:
     """The loss surface with the paths (left) and the loss curves (right)."""
     surface = result["surface"]
+    key = "rep.key" if result["config"].get("repeats", 1) > 1 else "loss.key"
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
-        t("surface.title"), f"{t('loss.title')}: {t('loss.key')}"))
+        t("surface.title"), f"{t('loss.title')}: {t(key)}"))
     for trace in _surface_traces(result, t):
         fig.add_trace(trace, row=1, col=1)
     for trace in _loss_traces(result, t):
@@ -346,6 +382,7 @@ def _config_rows(config: Mapping[str, Any], t: Labels) -> list[tuple[str, str]]:
         (t("ctl.seed"), str(config["seed"])),
         (t("ctl.target"), off if config["target_loss"] is None else plain(config["target_loss"])),
         (t("ctl.patience"), off if config["patience"] is None else str(config["patience"])),
+        (t("ctl.repeats"), str(config.get("repeats", 1))),
         (t("ctl.speed"), t("ctl.speed_max") if not config["speed"]
          else f"{plain(config['speed'])} {t('ctl.speed_unit')}"),
         (t("ctl.pacing"), t.value("pacing.", config["pacing"])),
@@ -370,6 +407,10 @@ def _runs_table(result: Mapping[str, Any], t: Labels) -> str:
         cells = [swatch + _esc(t.value("run.", run["name"])), _esc(batch), plain(run["lr"]),
                  _esc(t.value("update.", run["update"])), _esc(t.value("status.", out["status"])),
                  fmt_int(out["iterations"]), fmt_int(out["epochs"]), fmt(out["loss"])]
+        if "repeats" in out:  # and the spread of the repeats' final losses
+            cells[-1] += "<br>" + _esc(t("rep.spread", m=fmt(out["loss_median"], 3),
+                                         lo=fmt(out["loss_min"], 3),
+                                         hi=fmt(out["loss_max"], 3)).rstrip(" ·"))
         rows.append("<tr>" + "".join(
             f'<td class="num">{c}</td>' if i >= 5 else f"<td>{c}</td>"
             for i, c in enumerate(cells)) + "</tr>")

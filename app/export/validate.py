@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from app.core.schemas import (
     MAX_HIDDEN_LAYERS,
     MAX_LR,
+    MAX_REPEATS,
     MAX_RUNS,
     MAX_SAMPLES,
     MAX_WIDTH,
@@ -129,6 +130,7 @@ class SavedPoint(_Saved):
     status: Status
     residual: Num | None = None  # projected surfaces only
     line: Pair | None = None  # the model w·x + b only: ŷ at started.model.line.x
+    repeat: Annotated[int, Field(strict=True, ge=0, lt=MAX_REPEATS)] | None = None  # repeats > 1
 
 
 class SavedOutcome(_Saved):
@@ -138,10 +140,20 @@ class SavedOutcome(_Saved):
     loss: Num | None
 
 
+class SavedRunOutcome(SavedOutcome):
+    """A run's outcome; with repeats also each repeat's and their final losses' spread."""
+
+    repeats: Annotated[list[SavedOutcome], Field(max_length=MAX_REPEATS)] | None = None
+    loss_median: Num | None = None
+    loss_min: Num | None = None
+    loss_max: Num | None = None
+    median_repeat: Annotated[int, Field(strict=True, ge=0, lt=MAX_REPEATS)] | None = None
+
+
 class SavedDone(_Saved):
     type: Literal["done"]
     generation: Count
-    runs: Annotated[dict[RunName, SavedOutcome], Field(max_length=MAX_RUNS)]
+    runs: Annotated[dict[RunName, SavedRunOutcome], Field(max_length=MAX_RUNS)]
     residual: SavedResidual | None
 
 
@@ -180,10 +192,23 @@ def _check_together(saved: SavedExport, limits: Settings) -> None:
     _expect(total <= limits.max_headless_iterations,
             f"the file holds {total:,} points; this server replays at most "
             f"{limits.max_headless_iterations:,} (DESCENT_MAX_HEADLESS_ITERATIONS)")
+    repeats = saved.config.repeats
     for name, points in saved.runs.items():
+        expected = (0, 0)  # (repeat, iteration) of the point before: repeats one after the other
         for i, point in enumerate(points):
-            _expect(point.iteration == i + 1,
+            repeat = point.repeat or 0
+            _expect((point.repeat is None) == (repeats == 1) and repeat < repeats,
+                    f"runs.{name}.{i}.repeat must be " + (
+                        f"an integer in [0, {repeats - 1}] (config.repeats)" if repeats > 1
+                        else "absent (config.repeats is 1)"))
+            if repeat == expected[0] + 1 and point.iteration == 1:
+                expected = (repeat, 0)  # the next repeat begins
+            _expect(repeat == expected[0] and point.iteration == expected[1] + 1,
+                    f"runs.{name}.{i}.iteration must be {expected[1] + 1} of repeat "
+                    f"{expected[0]} (every iteration of each repeat, in order)"
+                    if repeats > 1 else
                     f"runs.{name}.{i}.iteration must be {i + 1} (every iteration, in order)")
+            expected = (repeat, point.iteration)
             _expect(len(point.params) == n_params,
                     f"runs.{name}.{i}.params must hold {n_params} numbers "
                     "(started.model.n_params)")

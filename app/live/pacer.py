@@ -47,7 +47,7 @@ class Pacer:
         self.session = session
         self.changed = asyncio.Event()  # set by poke(): the session's state changed
         self.waiter: asyncio.Future | None = None  # the current nap, ended early by poke()
-        self.credit: dict[str, float] = {}
+        self.credit: dict[tuple[str, int], float] = {}  # per run and repeat
         self.pending = PendingFrame()  # points computed but not yet sent
         self.last_frame = 0.0
         self.last_detail = 0.0
@@ -58,7 +58,7 @@ class Pacer:
 
     def reset(self, race: Race) -> None:
         """A new race: no credit, nothing pending, no details sent yet."""
-        self.credit = {name: 0.0 for name in race.runs}
+        self.credit = {run.key: 0.0 for run in race.all}
         self.pending, self.detail_sent = PendingFrame(), {}
         self.detail_cost = float("inf")
 
@@ -170,8 +170,8 @@ class Pacer:
         if self.session.speed == 0:
             return 0.0
         credit = self.credit
-        waits = [(1.0 - credit.get(name, 0.0)) / rate
-                 for name, rate in self.rates(race).items() if rate > 0]
+        waits = [(1.0 - credit.get(key, 0.0)) / rate
+                 for key, rate in self.rates(race).items() if rate > 0]
         return max(0.0, min(waits)) + TIMER_SLACK if waits else 0.0
 
     async def flush_frame(self, race: Race) -> None:
@@ -189,18 +189,19 @@ class Pacer:
         log.info("race %s done", race.generation)
 
     # -- advancing the runs ------------------------------------------------------------------
-    def rates(self, race: Race) -> dict[str, float]:
-        """Iterations per second (or, at speed 0, per round) of each run still going."""
+    def rates(self, race: Race) -> dict[tuple[str, int], float]:
+        """Iterations per second (or, at speed 0, per round) of each run (and repeat) still
+        going: every repeat of a run keeps its pace."""
         going = race.going()
         if self.session.pacing == "samples":
             smallest = min(run.schedule.effective_batch_size for run in going)
-            share = {run.name: smallest / run.schedule.effective_batch_size for run in going}
+            share = {run.key: smallest / run.schedule.effective_batch_size for run in going}
         else:
-            share = {run.name: 1.0 for run in going}
+            share = {run.key: 1.0 for run in going}
         speed = self.session.speed
         if speed == 0:
             return share
-        return {name: speed * s for name, s in share.items()}
+        return {key: speed * s for key, s in share.items()}
 
     def slice(self, race: Race, dt: float, budget: float = SLICE) -> tuple[Points, float]:
         """Advance the runs that are due, for at most `budget` seconds."""
@@ -208,25 +209,25 @@ class Pacer:
         rates = self.rates(race)
         credit = self.credit
         if session.speed > 0:
-            for name, rate in rates.items():
-                credit[name] = min(credit.get(name, 0.0) + rate * dt, rate * MAX_CREDIT_SECONDS + 1)
+            for key, rate in rates.items():
+                credit[key] = min(credit.get(key, 0.0) + rate * dt, rate * MAX_CREDIT_SECONDS + 1)
         points: Points = {}
         deadline = time.perf_counter() + budget
         first_t = time.time()
         while time.perf_counter() < deadline and race is session.race:
             if session.speed == 0:
-                for name, share in rates.items():
-                    credit[name] = credit.get(name, 0.0) + share
-            due = [race.runs[name] for name in rates if credit[name] >= 1.0]
+                for key, share in rates.items():
+                    credit[key] = credit.get(key, 0.0) + share
+            due = [race.run_of(key) for key in rates if credit[key] >= 1.0]
             if not due:
                 break
             for run in due:
-                credit[run.name] -= 1.0
+                credit[run.key] -= 1.0
                 point = race.advance(run)
                 if point is not None:
                     points.setdefault(run.name, []).append(point)
                     self.iterations_sent += 1
-            rates = {name: r for name, r in rates.items() if race.runs[name].going}
+            rates = {key: r for key, r in rates.items() if race.run_of(key).going}
             if not rates:
                 break
         return points, first_t
@@ -238,7 +239,7 @@ class Pacer:
         for run in race.going():
             point = race.advance(run)
             if point is not None:
-                points[run.name] = [point]
+                points.setdefault(run.name, []).append(point)
         return points, t
 
     # -- details -----------------------------------------------------------------------------

@@ -37,7 +37,7 @@ class Parked:
     speed: float
     pacing: str
     inspected: str | None
-    sent: dict[str, int]  # per run, the last iteration the room was given
+    sent: dict[tuple[str, int], int]  # per run and repeat, the last iteration the room was given
 
 
 class Presenting:
@@ -48,7 +48,8 @@ class Presenting:
         self.room: Room | None = None
         self.viewers_changed = False
         self.lost: list[dict[str, Any]] = []  # `room_lost` messages for the pacer to send
-        self.sent: dict[str, int] = {}  # per run, the last iteration the room was given
+        # per run and repeat, the last iteration the room was given
+        self.sent: dict[tuple[str, int], int] = {}
         self.vote_news: dict[str, Any] | None = None  # the latest `votes` (or question_closed)
         self.question_news: dict[str, Any] | None = None  # an open question, after a present
 
@@ -66,8 +67,8 @@ class Presenting:
             self.sent = {}
         elif kind == "frame":
             for name, points in message["runs"].items():
-                if points:
-                    self.sent[name] = points[-1]["iteration"]
+                for point in points:  # a run's repeats may be interleaved: each its own last
+                    self.sent[name, point.get("repeat", 0)] = point["iteration"]
         self.room.publish(message, text)
 
     async def present(self, code: str, token: str) -> None:
@@ -103,7 +104,7 @@ class Presenting:
         """Give the room the race so far: started, surface, every point, done, state."""
         self._to_room(*_pair(race.started_message()))
         self._to_room(*_pair(race.surface_message()))
-        if any(run.points for run in race.runs.values()):
+        if any(run.points for run in race.all):
             # a frame's text is never used: the room merges frames and encodes each point
             self._to_room(race.history_message(), "")
         if race.finished:
@@ -121,7 +122,7 @@ class Presenting:
         await session.send({**_presenting(room), "resumed": True})
         await session.send(race.started_message())
         await session.send(race.surface_message())
-        if any(run.points for run in race.runs.values()):
+        if any(run.points for run in race.all):
             await session.send(race.history_message())
         if race.finished:
             await session.send(race.done_message())
@@ -132,8 +133,11 @@ class Presenting:
             self._run_so_far(race)  # e.g. another page started something in between
         else:
             self.sent = dict(parked.sent)
-            missed = {name: [p for p in run.history() if p["iteration"] > self.sent.get(name, 0)]
-                      for name, run in race.runs.items()}
+            missed: dict[str, list] = {}
+            for run in race.all:
+                last = self.sent.get(run.key, 0)
+                missed.setdefault(run.name, []).extend(
+                    p for p in run.history() if p["iteration"] > last)
             missed = {name: points for name, points in missed.items() if points}
             if missed:  # computed by the old session but never sent on
                 self._to_room(race.frame_message(missed, time.time()), "")

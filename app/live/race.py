@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from app.core.history import thin
+from app.core.repeats import median_repeat, spread
 from app.core.schemas import TrainConfig
 from app.core.settings import Settings
 from engine import Problem, Schedule, Step, make_dataset, model_for
@@ -83,6 +84,7 @@ class Run:
     color: int
     trainer: Any
     schedule: Schedule  #: the run's arithmetic: iterations per epoch, total, samples seen
+    repeat: int = 0  #: which of the run's repeats this is (0: the one a single run would be)
     last: Step | None = None
     status: str = "running"
     samples: int = 0
@@ -93,6 +95,11 @@ class Run:
         """The points kept so far, each with its parameters, as the frames carried them."""
         return [{**p, "params": _clean(row)} for p, row in zip(self.points, self.param_rows,
                                                                  strict=True)]
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """The run and repeat: what the pacer gives its credit to."""
+        return self.name, self.repeat
 
     def thin(self) -> None:
         """Keep every other point of the older half."""
@@ -111,15 +118,25 @@ class Run:
         return self.schedule.total_iterations
 
 
-def check_iterations(runs: Iterable[Run], epochs: int, limit: int) -> None:
-    """Refuse a race one of whose runs would take more than `limit` iterations."""
+def check_iterations(runs: Iterable[Run], epochs: int, limit: int, repeats: int = 1) -> None:
+    """Refuse a race one of whose runs would take more than `limit` iterations (all its
+    repeats together)."""
     for run in runs:
-        if run.total_iterations > limit:
-            raise TooManyIterations(
-                f"run {run.name!r} would take {run.total_iterations:,} iterations ({epochs} "
-                f"epochs x {run.iterations_per_epoch:,} per epoch); this server allows at most "
-                f"{limit:,} per run (DESCENT_MAX_ITERATIONS_PER_RUN): lower epochs or "
-                "n_samples, or use a bigger batch", limit)
+        check_run(run.name, run.iterations_per_epoch, epochs, repeats, limit)
+
+
+def check_run(name: str, per_epoch: int, epochs: int, repeats: int, limit: int) -> int:
+    """A run's iterations over all its repeats; TooManyIterations past `limit`."""
+    total = per_epoch * epochs * repeats
+    if total > limit:
+        times = f" x {repeats} repeats" if repeats > 1 else ""
+        fewer = "repeats, " if repeats > 1 else ""
+        raise TooManyIterations(
+            f"run {name!r} would take {total:,} iterations ({epochs} epochs x {per_epoch:,} per "
+            f"epoch{times}); this server allows at most {limit:,} per run "
+            f"(DESCENT_MAX_ITERATIONS_PER_RUN): lower {fewer}epochs or n_samples, or use a "
+            "bigger batch", limit)
+    return total
 
 
 class Race:
@@ -149,19 +166,24 @@ class Race:
         self.n = self.data.n_samples
         self.line_x = line_ends(self.problem)  # the model is w·x + b: its line's ends
         specs = [RunSpec(r.name, r.batch_size, r.lr, r.update) for r in config.runs]
-        trainers = start_runs(
+        trainers = [start_runs(
             self.data.X, self.data.y, self.model, config.loss, specs,
             lr=config.lr, epochs=config.epochs, seed=config.seed,
-            target_loss=config.target_loss, patience=config.patience,
-        )
-        self.runs: dict[str, Run] = {}
+            target_loss=config.target_loss, patience=config.patience, repeat=repeat,
+        ) for repeat in range(config.repeats)]
+        #: Each run's repeats (config.repeats of them; one unless asked), and repeat 0 by name:
+        #: the one the step panel opens up and a single run is.
+        self.repeats: dict[str, list[Run]] = {}
         for color, r in enumerate(config.runs):
-            self.runs[r.name] = Run(
+            self.repeats[r.name] = [Run(
                 name=r.name, batch_size=r.batch_size, lr=config.lr if r.lr is None else r.lr,
-                update=r.update, color=color, trainer=trainers[r.name],
-                schedule=self.problem.schedule(r.batch_size, config.epochs),
-            )
-        check_iterations(self.runs.values(), config.epochs, limits.max_iterations_per_run)
+                update=r.update, color=color, trainer=trainers[repeat][r.name],
+                schedule=self.problem.schedule(r.batch_size, config.epochs), repeat=repeat,
+            ) for repeat in range(config.repeats)]
+        self.runs: dict[str, Run] = {name: each[0] for name, each in self.repeats.items()}
+        self.all: list[Run] = [run for each in self.repeats.values() for run in each]
+        check_iterations(self.runs.values(), config.epochs, limits.max_iterations_per_run,
+                         config.repeats)
         self.residuals = Residuals()
         point_bytes = 8 * self.model.n_params + POINT_BYTES
         self.max_kept = None if keep_all else max(2, min(
@@ -189,7 +211,7 @@ class Race:
 
     def leading_iteration(self) -> int:
         """The iteration of the run furthest along (0 before the first step)."""
-        return max((run.last.iteration for run in self.runs.values() if run.last), default=0)
+        return max((run.last.iteration for run in self.all if run.last), default=0)
 
     def refit_due(self) -> bool:
         """Whether the plane should be fitted to the paths again now (see AUTO_FIT_FIRST)."""
@@ -203,10 +225,15 @@ class Race:
     # -- advancing -------------------------------------------------------------------------
     @property
     def finished(self) -> bool:
-        return not any(run.going for run in self.runs.values())
+        return not any(run.going for run in self.all)
+
+    def run_of(self, key: tuple[str, int]) -> Run:
+        """The run and repeat `key` names (Run.key)."""
+        return self.repeats[key[0]][key[1]]
 
     def going(self) -> list[Run]:
-        return [run for run in self.runs.values() if run.going]
+        """Every run and repeat still going."""
+        return [run for run in self.all if run.going]
 
     def advance(self, run: Run) -> dict[str, Any] | None:
         """One iteration of `run`; its point (or None if the run had already ended)."""
@@ -226,15 +253,15 @@ class Race:
         run.param_rows.append(step.params)
         self.kept += 1
         if self.max_kept is not None and self.kept > self.max_kept:
-            for each in self.runs.values():
+            for each in self.all:
                 each.thin()
-            self.kept = sum(len(each.points) for each in self.runs.values())
+            self.kept = sum(len(each.points) for each in self.all)
             self.thinned = True
         return point
 
     def stop(self) -> None:
         """End every run still going, with status "stopped"."""
-        for run in self.runs.values():
+        for run in self.all:
             if run.going:
                 run.status = "stopped"
                 run.trainer.close()
@@ -252,6 +279,8 @@ class Race:
             "params": _clean(step.params),
             "status": step.status,
         }
+        if self.config.repeats > 1:
+            point["repeat"] = run.repeat
         if self.line_x is not None:
             point["line"] = [_finite(v) for v in line_values(step.params, self.line_x)]
         if not self.exact:
@@ -357,7 +386,7 @@ class Race:
         )
         self.residuals = Residuals()
         coords: dict[str, dict] = {}
-        for name, run in self.runs.items():
+        for run in self.all:
             if not run.points:
                 continue
             rows = np.array(run.param_rows)
@@ -369,8 +398,12 @@ class Race:
                 point["xy"], point["residual"] = where, share
                 if share is not None:
                     self.residuals.add(share)
-            coords[name] = {"xy": _clean(xy), "residual": _clean(shares),
-                            "iterations": [p["iteration"] for p in run.points]}
+            path = {"xy": _clean(xy), "residual": _clean(shares),
+                    "iterations": [p["iteration"] for p in run.points]}
+            if run.repeat == 0:
+                coords[run.name] = path
+            elif run.name in coords:  # the run's other repeats, beside repeat 0's own entry
+                coords[run.name].setdefault("repeats", []).append({**path, "repeat": run.repeat})
         message = self.surface_message()
         message["paths"] = coords
         return message
@@ -380,7 +413,8 @@ class Race:
         limit = FIT_LOSS_FACTOR * self.initial_loss if math.isfinite(self.initial_loss) else 0
         far = FIT_DISTANCE_FACTOR * max(float(np.linalg.norm(self.start)), 1.0)
         fit = {}
-        for name, run in self.runs.items():
+        for run in self.all:
+            name = run.name if run.repeat == 0 else f"{run.name} #{run.repeat}"
             rows = [row for point, row in zip(run.points, run.param_rows, strict=True)
                     if point["loss"] is not None and point["loss"] <= limit  # not NaN either
                     and np.all(np.abs(row - self.start) < far)]  # nor inf
@@ -394,26 +428,27 @@ class Race:
     def history_message(self) -> dict[str, Any]:
         """Every point kept so far, as one frame (marked when the history was thinned)."""
         message = self.frame_message(
-            {name: run.history() for name, run in self.runs.items() if run.points}, time.time())
+            self.histories(), time.time())
         if self.thinned:
             message["thinned"] = True
         return message
 
+    def histories(self) -> dict[str, list[dict[str, Any]]]:
+        """Each run's points kept so far (with parameters), its repeats one after the other."""
+        out = {name: [p for run in each for p in run.history()]
+               for name, each in self.repeats.items()}
+        return {name: points for name, points in out.items() if points}
+
     def done_message(self) -> dict[str, Any]:
-        return {
-            "type": "done",
-            "generation": self.generation,
-            "runs": {
-                run.name: {
-                    "status": run.status,
-                    "iterations": run.last.iteration if run.last else 0,
-                    "epochs": run.last.epoch if run.last else 0,
-                    "loss": run.last.loss if run.last else None,
-                }
-                for run in self.runs.values()
-            },
-            "residual": self.residual_summary(),
-        }
+        runs = {}
+        for name, each in self.repeats.items():
+            runs[name] = outcome(each[0])
+            if len(each) > 1:  # every repeat's outcome, and the spread of their final losses
+                losses = [run.last.loss if run.last else None for run in each]
+                runs[name]["repeats"] = [outcome(run) for run in each]
+                runs[name].update(spread(losses), median_repeat=median_repeat(losses))
+        return {"type": "done", "generation": self.generation, "runs": runs,
+                "residual": self.residual_summary()}
 
     def detail_message(
         self, run: Run, inspected: bool = False, batch_surface: bool = False
@@ -464,6 +499,16 @@ class Race:
     def prediction(self, params: np.ndarray) -> dict[str, Any]:
         """What the model at `params` predicts over the data's range, as the data view draws it."""
         return _prediction(predict(self.problem, params))
+
+
+def outcome(run: Run) -> dict[str, Any]:
+    """How a run (one repeat) ended: status, iterations, epochs and its final full-data loss."""
+    return {
+        "status": run.status,
+        "iterations": run.last.iteration if run.last else 0,
+        "epochs": run.last.epoch if run.last else 0,
+        "loss": run.last.loss if run.last else None,
+    }
 
 
 def _targets(t: np.ndarray) -> list[Any]:

@@ -10,7 +10,8 @@ The query uses the config's field names as keys, in the model's field order::
 - ``hidden`` is a comma list of widths (empty: no hidden layer);
 - ``runs`` is a comma list of ``NAME:BATCH[:lr=X][:update=U]``, BATCH an integer or ``full``;
   ``update`` is written only when it is not ``sgd``;
-- ``n_classes``, ``target_loss`` and ``patience`` are left out when null;
+- ``n_classes``, ``target_loss`` and ``patience`` are left out when null, ``repeats`` when 1
+  (so a link written before repeats existed reads, and is written, as it was);
 - ``autoplay=1``, ``lang=ko|en`` and ``lesson=ID&step=K`` (the lesson step on screen) are page
   options, not config (see `page_options`).
 
@@ -101,7 +102,7 @@ def _field_text(config: TrainConfig, name: str) -> str | None:
         return ",".join(str(width) for width in value)
     if name == "runs":
         return ",".join(_run_text(run) for run in value)
-    if value is None:
+    if value is None or (name == "repeats" and value == 1):
         return None
     if isinstance(value, bool | str):
         return str(value)

@@ -17,7 +17,7 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
     dataset: $("c-dataset"), classes: $("c-classes"), fClasses: $("f-classes"),
     noise: $("c-noise"), samples: $("c-samples"), hidden: $("c-hidden"),
     activation: $("c-activation"), loss: $("c-loss"), reason: $("loss-reason"),
-    seed: $("c-seed"), target: $("c-target"), patience: $("c-patience"),
+    seed: $("c-seed"), target: $("c-target"), patience: $("c-patience"), repeats: $("c-repeats"),
     lrRange: $("c-lr-range"), lr: $("c-lr"), lrMark: $("lr-mark"), lrMarkLabel: $("lr-mark-label"),
     lrWarn: $("lr-warn"), batch: $("c-batch"), epochs: $("c-epochs"),
     speed: $("c-speed"), speedOut: $("speed-out"), speedMax: $("c-speed-max"), pacing: $("c-pacing"),
@@ -188,7 +188,7 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
 
   // ---- everything else that defines a run
   els.dataset.addEventListener("change", () => { applyDatasetDefaults(); hint(true); configChanged(); });
-  for (const e of [els.classes, els.activation, els.loss, els.batch, els.pacing]) {
+  for (const e of [els.classes, els.activation, els.loss, els.batch, els.pacing, els.repeats]) {
     e.addEventListener("change", () => configChanged());
   }
   // a typed field is checked when it is left (or Enter), and cleared as soon as it is right
@@ -232,6 +232,7 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
       pacing: els.pacing.value,
       target_loss: parse("c-target"),
       patience: parse("c-patience"),
+      repeats: Number(els.repeats.value),
       runs: getRuns(),
       noise: parse("c-noise"),
     };
@@ -270,6 +271,7 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
     for (const [input, v] of [[els.activation, c.activation], [els.seed, c.seed], [els.epochs, c.epochs], [els.pacing, c.pacing]]) if (v !== undefined) put(input, v);
     put(els.target, c.target_loss);
     put(els.patience, c.patience);
+    put(els.repeats, c.repeats || 1);
     if (c.lr > 0) { put(els.lr, c.lr); els.lrRange.value = String(lrToPos(c.lr)); placeLrMark(); }
     if (typeof c.speed === "number") {
       els.speedMax.checked = c.speed === 0;

@@ -97,6 +97,7 @@ export function createCounters(root, { onPick, decorate }) {
     if (Number.isFinite(info.epochs)) r.epoch = info.epochs;
     if (typeof info.loss === "number") r.loss = info.loss;
     if (info.status === "diverged" && r.divergedAt === null) r.divergedAt = r.iteration;
+    r.spread = info.repeats ? info : null; // repeats: the final loss's median and range
     dirty = true;
   }
 
@@ -122,7 +123,8 @@ export function createCounters(root, { onPick, decorate }) {
       // the server's arithmetic: the last batch of an epoch is smaller when ÷ rounds up
       const b = r.effective_batch_size;
       const ceil = r.last_batch_size < b ? t("arith.ceil") : "";
-      w.arith.textContent = t("arith.line", { n: fmtInt(nSamples), b: fmtInt(b), ipe: fmtInt(r.iterations_per_epoch), ceil,
+      const s = r.spread;
+      w.arith.textContent = (s ? t("rep.spread", { m: fmt(s.loss_median, 3), lo: fmt(s.loss_min, 3), hi: fmt(s.loss_max, 3) }) : "") + t("arith.line", { n: fmtInt(nSamples), b: fmtInt(b), ipe: fmtInt(r.iterations_per_epoch), ceil,
         e: fmtInt(epochs), total: fmtInt(r.total_iterations) });
     });
   }

@@ -28,6 +28,9 @@ export function createDispatch(ui) {
       state.generation = msg.generation;
       clearRuns(msg.runs || []);
       state.config = msg.config || null;
+      const n = (state.config && state.config.repeats) || 1, key = $("loss-key");
+      ui.rep.reset(state.runs, n);
+      key.textContent = t(key.dataset.i18n = n > 1 ? "rep.key" : "loss.key");
       state.model = msg.model || null;
       state.dataset = msg.dataset || null;
       state.initialLoss = msg.initial_loss ?? null;
@@ -64,16 +67,19 @@ export function createDispatch(ui) {
       if (!current(msg)) return;
       const first = !total();
       if (msg.thinned && !state.thinned) { state.thinned = true; ui.timeline.setThinned(true); }
-      for (const [name, points] of Object.entries(msg.runs || {})) {
+      for (const [name, got] of Object.entries(msg.runs || {})) {
         const i = runIndex(name);
-        if (i < 0 || !Array.isArray(points) || !points.length) continue;
+        if (i < 0 || !Array.isArray(got)) continue;
+        const points = ui.rep.take(i, got); // repeat 0's: the run's own (the others: repeats.js)
+        if (ui.rep.on) ui.loss.push(i, ui.rep.medians(i)); // the loss chart draws the median
+        if (!points.length) continue;
         state.counts[name] += points.length;
         const kept = state.points[name];
         for (const p of points) kept.push(p);
         const last = points[points.length - 1];
         state.iterations[name] = last.iteration;
         ui.surface.push(i, points);
-        ui.loss.push(i, points);
+        if (!ui.rep.on) ui.loss.push(i, points);
         ui.counters.update(i, last);
         if (last.status && last.status !== state.statuses[name]) runStatus(i, last.status, last.iteration);
       }
@@ -104,7 +110,11 @@ export function createDispatch(ui) {
         if (i < 0) continue;
         ui.counters.finish(i, info);
         if (info.status !== state.statuses[name]) runStatus(i, info.status, info.iterations);
+        if (!ui.rep.on) continue;
+        ui.loss.push(i, ui.rep.medians(i, true));
+        if (info.median_repeat) ui.surface.load(i, ui.rep.path(i, info.median_repeat)); // bold: the median repeat
       }
+      if (ui.rep.on) ui.surface.relabel();
       if (msg.residual) ui.surface.setResidual(msg.residual);
       state.paused = false;
       ui.views.setStatus("done");
@@ -173,6 +183,7 @@ export function createDispatch(ui) {
   function moveToPlane(paths) {
     state.runs.forEach((r, i) => {
       const e = paths[r.name], kept = state.points[r.name];
+      ui.rep.plane(i, e); // the other repeats' paths move too
       if (!e || !kept) return;
       const off = e.xy.length - state.iterations[r.name];
       if (off) { state.thinned = true; ui.timeline.setThinned(true); }

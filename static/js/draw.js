@@ -8,7 +8,7 @@
 // frame after a click redrew one at once, so the click's repaint is not delayed by another.
 // Until plotly.js has run, only the light widgets are flushed. `perf` sums each widget's ms.
 
-export function createDraw(widgets, plots = ["surface", "loss", "data"], minGap = { data: 400 }) {
+export function createDraw(widgets, plots = ["surface", "loss", "data", "rep"], minGap = { data: 400 }) {
   const perf = {};
   const last = Object.fromEntries(plots.map((p) => [p, 0])); // when each plot last drew
   let nextPlot = 0;

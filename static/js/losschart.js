@@ -12,7 +12,7 @@ import { pixels, measure, boxAt, place } from "./labels.js";
 const DRAWN = 3000; // points drawn per curve at most, when the axes are redrawn (see thinned)
 const NUDGES = [0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, 6]; // an end label's shifts up or down, in steps of 0.6 × its size
 
-export function createLossChart(div, request) {
+export function createLossChart(div, request, extra) {
   let runs = [];   // [{name, color, ipe}]
   let data = [];   // per run {it, ep, smp, bl, l, pending: start index}
   let xmode = "iterations";
@@ -104,6 +104,7 @@ export function createLossChart(div, request) {
         textfont: { color: r.color, size: plotFont(), family: FONT, weight: 700 }, hoverinfo: "skip", showlegend: false, cliponaxis: false });
       d.from = d.it.length;
     });
+    if (extra) out.push(...extra(xmode)); // repeats.js: the bands, last
     return out;
   }
 

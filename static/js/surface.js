@@ -26,7 +26,7 @@ const MARK = { start: 14, minimum: 20, head: 15, arrow: 16 }; // 2-D marker diam
 // scatter3d knows fewer marker symbols: the 2-D symbol a run has, in 3-D
 const SYMBOLS_3D = { circle: "circle", square: "square", diamond: "diamond", "triangle-up": "diamond-open", cross: "cross", star: "square-open" };
 
-export function createSurface(root, { emptyEl, captionEl, request }) {
+export function createSurface(root, { emptyEl, captionEl, request, extra }) {
   const [bg, fg] = stackedLayers(root, "layer layer-bg", "layer layer-fg");
 
   let runs = [];        // [{name, color}]
@@ -256,6 +256,7 @@ export function createSurface(root, { emptyEl, captionEl, request }) {
       }
       traces.push(tr);
     }
+    if (extra) traces.push(...extra(is3, surface.start)); // repeats.js: the faint paths, last
     return traces;
   }
 

@@ -539,6 +539,45 @@ def test_all_runs_start_from_the_same_params():
     assert firsts["Full batch"].batch_size == 50
 
 
+def test_repeats_share_the_start_and_full_batch_repeats_are_identical():
+    """Repeats of a run: the same start and data, a new shuffle each; full batch has none."""
+    X, y = line_data(30)
+    model = MLP([1, 4, 1], activation="tanh", seed=3)
+    runs = [RunSpec("SGD", 1), RunSpec("Mini-batch", 8), RunSpec("Full batch", None)]
+    paths = [{name: list(it) for name, it in engine.start_runs(
+        X, y, model, "mse", runs, lr=0.05, epochs=3, seed=11, repeat=r).items()}
+        for r in range(4)]
+    alone = {name: list(it) for name, it in engine.start_runs(
+        X, y, model, "mse", runs, lr=0.05, epochs=3, seed=11).items()}
+    for name in alone:  # repeat 0 is the run as it was before repeats
+        for s, t in zip(paths[0][name], alone[name], strict=True):
+            np.testing.assert_array_equal(s.params, t.params)
+    for r in range(1, 4):
+        full, full0 = paths[r]["Full batch"], paths[0]["Full batch"]
+        assert len(full) == len(full0)
+        for s, t in zip(full, full0, strict=True):
+            np.testing.assert_array_equal(s.params, t.params)
+            assert s.loss == t.loss
+        for name in ("SGD", "Mini-batch"):
+            first, first0 = paths[r][name][0], paths[0][name][0]
+            np.testing.assert_array_equal(first.prev_params, first0.prev_params)
+            np.testing.assert_array_equal(first.prev_params, model.get_params())
+            # another shuffle: other batches, so another path from the first epoch on
+            assert any(not np.array_equal(s.batch, t.batch)
+                       for s, t in zip(paths[r][name], paths[0][name], strict=True))
+            assert not np.array_equal(paths[r][name][-1].params, paths[0][name][-1].params)
+    sgd_ends = {tuple(paths[r]["SGD"][-1].params) for r in range(4)}
+    assert len(sgd_ends) == 4  # no two repeats alike
+
+
+def test_repeat_seeds_are_the_seed_then_distinct():
+    from engine.descent import repeat_seed
+    assert repeat_seed(7, 0) == 7
+    seeds = {repeat_seed(7, r) for r in range(10)}
+    assert len(seeds) == 10 and all(0 <= s < 2**32 for s in seeds)
+    assert repeat_seed(7, 3) == repeat_seed(7, 3)  # reproducible
+
+
 def test_per_run_overrides():
     X, y = line_data(24)
     runs = [

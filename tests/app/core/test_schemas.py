@@ -43,7 +43,7 @@ def test_the_forms_bounds_are_the_ones_the_schema_enforces():
         "epochs": (lambda v: {"epochs": v}, 1), "patience": (lambda v: {"patience": v}, 1),
         "n_classes": (lambda v: {**multi, "n_classes": v}, 1),
         "noise": (lambda v: {"noise": v}, 1e-9), "target_loss": (lambda v: {"target_loss": v}, 1e-3),
-        "lr": (lambda v: {"lr": v}, 1e-9),
+        "lr": (lambda v: {"lr": v}, 1e-9), "repeats": (lambda v: {"repeats": v}, 1),
         "hidden": (lambda v: {"hidden": [v]}, 1),
         "batch_size": (lambda v: {"runs": [{"name": "a", "batch_size": v}]}, 1),
     }

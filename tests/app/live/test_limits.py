@@ -104,6 +104,34 @@ def test_a_run_past_the_iteration_cap_is_refused_and_the_socket_stays_usable(cap
         assert done["type"] == "done", done
 
 
+def test_the_iteration_caps_count_every_repeat(capped):
+    sgd = [{"name": "SGD", "batch_size": 1}]
+    with connect(ws_url(capped)) as ws:
+        # 40 samples at batch 1 for 2 epochs: 80 iterations a repeat; 2 repeats are 160 > 130.
+        ws.send(start(n_samples=40, epochs=2, repeats=2, runs=sgd))
+        error = next_of(ws, ("error", "started"))
+        assert (error["type"], error["code"], error["limit"]) == (
+            "error", "too_many_iterations", 130), error
+        assert "'SGD' would take 160 iterations (2 epochs x 40 per epoch x 2 repeats)" in (
+            error["message"])
+        assert "(DESCENT_MAX_ITERATIONS_PER_RUN): lower repeats" in error["message"]
+        ws.send(start(n_samples=40, epochs=1, repeats=3, speed=0, runs=sgd))  # 120: allowed
+        assert next_of(ws, ("error", "started"))["type"] == "started"
+        assert next_of(ws, ("error", "done"))["type"] == "done"
+    # Headless: 60 samples at batch 1 and 2 are 90 iterations, each run within its cap of 130
+    # twice over; 2 repeats of both are 180 > 150.
+    two = {"n_samples": 60, "epochs": 1,
+           "runs": [{"name": "B1", "batch_size": 1}, {"name": "B2", "batch_size": 2}]}
+    assert httpx.post(capped + "/api/runs", json=two, timeout=60).status_code == 200
+    r = httpx.post(capped + "/api/runs", json={**two, "repeats": 2}, timeout=60)
+    assert r.status_code == 422
+    assert "180 iterations over all runs (2 repeats of each)" in r.json()["detail"]
+    assert "at most 150 (DESCENT_MAX_HEADLESS_ITERATIONS)" in r.json()["detail"]
+    r = httpx.post(capped + "/api/export/csv", json={"config": {**two, "repeats": 2}},
+                   timeout=60)
+    assert r.status_code == 422 and "DESCENT_MAX_HEADLESS_ITERATIONS" in r.json()["detail"]
+
+
 def test_a_message_past_the_size_cap_is_refused_naming_it(capped):
     with connect(ws_url(capped)) as ws:
         ws.send(json.dumps({"type": "inspect", "run": "x" * 3000}))

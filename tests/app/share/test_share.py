@@ -87,6 +87,7 @@ def random_config(rng: random.Random) -> TrainConfig:
         pacing=rng.choice(["iterations", "samples"]),
         target_loss=rng.choice([None, 0.0, 1e6, rng.uniform(0, 5)]),
         patience=rng.choice([None, rng.randint(1, 1000)]),
+        repeats=rng.choice([1, rng.randint(1, 10)]),
         runs=runs,
     )
 
@@ -139,7 +140,19 @@ def test_query_is_readable_and_in_field_order():
                      "&loss=binary_crossentropy&lr=0.1&epochs=20&speed=30&pacing=iterations"
                      "&runs=SGD:1,Mini-batch:32,Full%20batch:full")
     assert [key for key, _ in parse_query(query)] == [
-        k for k in TrainConfig.model_fields if k not in ("n_classes", "target_loss", "patience")]
+        k for k in TrainConfig.model_fields
+        if k not in ("n_classes", "target_loss", "patience", "repeats")]
+
+
+def test_repeats_travel_in_a_link_and_one_repeat_is_left_out():
+    query = config_to_query(TrainConfig(repeats=5))
+    assert "&repeats=5&runs=" in query
+    assert read_link(query) == (TrainConfig(repeats=5), [])
+    assert "repeats" not in config_to_query(TrainConfig())
+    config, notices = read_link("repeats=11&seed=3")
+    assert config == TrainConfig(seed=3)
+    assert [(n.field, n.code) for n in notices] == [("repeats", "out_of_range")]
+    assert "an integer in [1, 10]" in notices[0].message
 
 
 def test_run_names_are_percent_escaped_inside_runs():
