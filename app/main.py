@@ -21,6 +21,7 @@ from app.core.settings import Settings
 from app.lessons import load_lessons
 from app.rooms.hub import RoomHub
 from app.routes import api, classroom, lessons, pages, rooms, train, vendor
+from app.server import assets
 from app.server.assets import PageAssets
 from app.server.connections import Connections
 from app.server.protocols import (
@@ -75,6 +76,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, object]]:
     The state it yields hands app.server.protocols their connection gate.
     """
     configure_logging(app.state.settings.log_level)
+    threading.Thread(target=assets.warm, args=(STATIC_DIR,), daemon=True).start()  # Zopfli, once
     raise_open_file_limit()  # here too for `uvicorn app.main:app` and each worker
     quiet_invalid_utf8()
     loop = asyncio.get_running_loop()
