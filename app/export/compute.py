@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from app.core.schemas import MAX_RUNS, Int, TrainConfig, echo, first_error
 from app.core.settings import Settings
 from app.live.race import DEFAULT_LIMITS, Race, TooManyIterations
-from engine.datasets import DATASETS
 from engine.losses import get_task
 from engine.problem import iterations_per_epoch
 
@@ -68,9 +67,8 @@ def count_params(sizes: list[int]) -> int:
 
 def n_params(config: TrainConfig) -> int:
     """The model's number of parameters, from the config alone."""
-    spec = DATASETS[config.dataset]
-    n_out = get_task(spec.task).n_outputs(config.n_classes or 3)
-    return count_params([spec.n_features, *config.hidden, n_out])
+    n_out = get_task(config.task).n_outputs(config.n_classes or 3)
+    return count_params([config.n_features, *config.hidden, n_out])
 
 
 def plan(config: TrainConfig, iterations: Mapping[str, int] | None = None,
@@ -83,7 +81,7 @@ def plan(config: TrainConfig, iterations: Mapping[str, int] | None = None,
     wanted = iterations or {}
     cuts = {}
     for run in config.runs:
-        per_epoch = iterations_per_epoch(config.n_samples, run.batch_size)
+        per_epoch = iterations_per_epoch(config.rows, run.batch_size)
         total = per_epoch * config.epochs
         if total > limits.max_iterations_per_run:
             raise TooManyIterations(

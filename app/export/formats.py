@@ -1,7 +1,7 @@
 """An export as a file: CSV (one row per iteration per run) or JSON (what the socket sent).
 
 Both are data, the same in every language: the CSV's header is the language-neutral field names
-of CSV_COLUMNS (then `param_<name>` per parameter), never translated, so scripts and
+of CSV_COLUMNS (then `param_<name>` per parameter, then `dataset`), never translated, so scripts and
 spreadsheets can rely on it; run names are written as the config spells them. Only the HTML
 report (app/export/report.py) follows the page's language.
 """
@@ -24,6 +24,8 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json",
            "html": "text/html; charset=utf-8"}
 CSV_COLUMNS = ("run", "iteration", "epoch", "batch_size", "samples", "batch_loss", "loss",
                "status", "x", "y")
+#: The last column: the config's dataset on every row ("custom" for a user's own points).
+DATASET_COLUMN = "dataset"
 ENCODE_NUMBERS = 50_000  # numbers per encoder call (~2 ms of GIL each)
 
 
@@ -64,12 +66,13 @@ def to_csv(result: Mapping[str, Any]) -> str:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*CSV_COLUMNS, *(f"param_{name}" for name in names)])
+    writer.writerow([*CSV_COLUMNS, *(f"param_{name}" for name in names), DATASET_COLUMN])
+    dataset = result["config"]["dataset"]
     for run, points in result["runs"].items():
         for p in points:
             x, y = p["xy"]
             row = [run, p["iteration"], p["epoch"], p["batch_size"], p["samples"],
-                   p["batch_loss"], p["loss"], p["status"], x, y, *p["params"]]
+                   p["batch_loss"], p["loss"], p["status"], x, y, *p["params"], dataset]
             writer.writerow([_cell(v) for v in row])
     return out.getvalue()
 

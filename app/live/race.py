@@ -19,7 +19,8 @@ import numpy as np
 from app.core.history import thin
 from app.core.schemas import TrainConfig
 from app.core.settings import Settings
-from engine import Problem, Schedule, Step, make_dataset, model_for
+from engine import Dataset, Problem, Schedule, Step, make_dataset, model_for
+from engine.datasets import custom_dataset
 from engine.descent import RunSpec, start_runs
 from engine.inspector import (
     Inspection,
@@ -122,6 +123,15 @@ def check_iterations(runs: Iterable[Run], epochs: int, limit: int) -> None:
                 "n_samples, or use a bigger batch", limit)
 
 
+def dataset_for(config: TrainConfig) -> Dataset:
+    """The config's data: a user's own points (`data`, standardized if asked) or a generated set."""
+    if config.data is not None:
+        return custom_dataset(config.data.task, config.data.X, config.data.y,
+                              config.data.standardize)
+    return make_dataset(config.dataset, n_samples=config.rows, noise=config.noise,
+                        seed=config.seed, n_classes=config.n_classes)
+
+
 class Race:
     """The runs of one comparison, their shared problem and the surface they are drawn on."""
 
@@ -135,13 +145,7 @@ class Race:
         self.config = config
         self.generation = generation
         self.thinned = False
-        self.data = make_dataset(
-            config.dataset,
-            n_samples=config.n_samples,
-            noise=config.noise,
-            seed=config.seed,
-            n_classes=config.n_classes,
-        )
+        self.data = dataset_for(config)
         self.model = model_for(self.data.task, self.data.n_features, self.data.n_classes,
                                config.hidden, config.activation, config.seed)
         self.problem = Problem(self.model, config.loss, self.data.X, self.data.y)
@@ -283,6 +287,9 @@ class Race:
                 "n_classes": self.data.n_classes,
                 "X": _clean(self.data.X),
                 "y": y.tolist(),
+                # custom data, standardized: X = (raw - shift) / scale, per feature
+                "shift": None if self.data.shift is None else _clean(self.data.shift),
+                "scale": None if self.data.scale is None else _clean(self.data.scale),
             },
             "initial_loss": self.initial_loss if math.isfinite(self.initial_loss) else None,
             "runs": [

@@ -69,6 +69,8 @@ export const en = {
   "ds.spiral": "spiral",
   "ds.multiblobs": "k blobs",
   "ds.spiral_k": "k-arm spiral",
+  "ds.custom": "Your own data",
+  "cd.std": "the model sees standardized inputs (mean 0, sd 1 per feature)",
 
   "run.SGD": "SGD",
   "run.Mini-batch": "Mini-batch",
@@ -363,6 +365,8 @@ export const ko = {
   "ds.spiral": "나선",
   "ds.multiblobs": "여러 덩어리",
   "ds.spiral_k": "여러 갈래 나선",
+  "ds.custom": "내 데이터",
+  "cd.std": "모델은 표준화된 입력을 봅니다 (특성마다 평균 0, 표준편차 1)",
 
   "run.SGD": "SGD",
   "run.Mini-batch": "미니 배치",

@@ -118,7 +118,7 @@ def test_csv_has_one_row_per_iteration_per_run_with_the_cut_honoured(http):
     rows = csv_rows(r.text)
     data = export(http, "json", SMALL, cut).json()
     assert list(rows[0]) == ["run", "iteration", "epoch", "batch_size", "samples", "batch_loss",
-                             "loss", "status", "x", "y", "param_w", "param_b"]
+                             "loss", "status", "x", "y", "param_w", "param_b", "dataset"]
     by_run = {name: [row for row in rows if row["run"] == name] for name in data["runs"]}
     assert {name: len(r) for name, r in by_run.items()} == {"SGD": 25, "미니 배치": 4,
                                                            "Full batch": 3}
