@@ -170,7 +170,7 @@ class CustomData(_Strict):
     task: Literal[tuple(TASKS)]  # type: ignore[valid-type]
     X: Any
     y: Any
-    standardize: bool = True
+    standardize: Annotated[bool, Field(strict=True)] = True
 
     @model_validator(mode="after")
     def _bounds(self) -> CustomData:
