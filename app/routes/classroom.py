@@ -22,6 +22,7 @@ from app.share.links import (
     Notice,
     PageOptions,
     config_to_query,
+    data_in_link,
     page_options,
     parse_query,
     query_to_config,
@@ -102,7 +103,7 @@ def link(request: Request, body: Annotated[Any, Body()] = None) -> dict[str, Any
     )
     answer = _share_body(request, config, notices, options)
     return {"url": answer["url"], "query": answer["query"], "qr_svg_url": qr_svg_url(answer["url"]),
-            "notices": answer["notices"]}
+            "notices": answer["notices"], "points_left_out": not data_in_link(config)}
 
 
 def qr_svg(text: str) -> bytes:

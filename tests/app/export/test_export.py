@@ -136,7 +136,7 @@ def test_csv_names_every_parameter_of_a_bigger_model(http):
     rows = csv_rows(export(http, "csv", PROJECTED, {"SGD": 3, "B": 1}).text)
     race = Race(TrainConfig.model_validate(PROJECTED), generation=1)
     params = [f"param_{name}" for name in race.model.param_names()]
-    assert list(rows[0])[10:] == params and len(params) == race.model.n_params
+    assert list(rows[0])[10:] == [*params, "dataset"] and len(params) == race.model.n_params
     assert len(rows) == 4
 
 
