@@ -261,6 +261,8 @@ class TrainConfig(_Strict):
                 f"loss {self.loss!r} does not fit {self.task} data ({self.dataset}); "
                 f"use {' or '.join(task.losses)}",
             )
+        if not self.custom:
+            self._fits_generator()
         names = [r.name for r in self.runs]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
@@ -268,17 +270,21 @@ class TrainConfig(_Strict):
         return self
 
     def _fits_data(self) -> None:
-        """`data` iff custom; resolve n_samples, noise and n_classes for the data set."""
-        if self.custom:
-            if self.data is None:
-                raise ConfigError("data", 'is required when dataset is "custom": '
-                                  '{"task", "X", "y", "standardize"}', "bad_value")
-            self.n_samples = self.noise = None  # they do not apply to given points
-            labels = self.data.y
-            self.n_classes = max(labels) + 1 if self.data.task == "multiclass" else None
+        """`data` iff custom; custom data resolves n_samples and noise to null (they do not
+        apply to given points) and n_classes to the labels' count (multiclass)."""
+        if not self.custom:
+            if self.data is not None:
+                raise ConfigError("data", f'applies to dataset "custom" only, not {self.dataset}')
             return
-        if self.data is not None:
-            raise ConfigError("data", f'applies to dataset "custom" only, not {self.dataset}')
+        if self.data is None:
+            raise ConfigError("data", 'is required when dataset is "custom": '
+                              '{"task", "X", "y", "standardize"}')
+        self.n_samples = self.noise = None
+        multiclass = self.data.task == "multiclass"
+        self.n_classes = max(self.data.y) + 1 if multiclass else None
+
+    def _fits_generator(self) -> None:
+        """A built-in set: n_samples given, noise and n_classes resolved."""
         if self.n_samples is None:
             raise ConfigError("n_samples", f"must be {_RANGES['n_samples']}, got None",
                               "bad_type")
