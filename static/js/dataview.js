@@ -27,10 +27,19 @@ export function createDataView(root) {
 
   function label(v) { return Array.isArray(v) ? v[0] : v; }
 
-  function setDataset(dataset) {
-    ds = dataset;
-    pred = null;
+  // custom data, standardized: drawn in its own units (raw = X · scale + shift), the model too
+  let raw;
+  function setDataset(dataset, keepPred) {
+    const { shift: m, scale: s } = dataset, f = (u, j) => (m ? u * s[j] + m[j] : u);
+    if (!keepPred) { raw = (v, j) => v.map((u) => f(u, j)); pred = null; } // an edit: the race's units
+    ds = { ...dataset, X: dataset.X.map((r) => r.map(f)) };
+    const was = keepPred && ranges;
     buildData();
+    // an edit: the view only grows, so the next click lands where the pointer is
+    if (was) {
+      const u = (a, b) => [Math.min(a[0], b[0]), Math.max(a[1], b[1])];
+      ranges = { x: u(was.x, ranges.x), y: u(was.y, ranges.y) };
+    }
     staticDrawn = false;
     dirty = true;
   }
@@ -76,7 +85,7 @@ export function createDataView(root) {
   }
 
   function setPrediction(p, run, runColorValue) {
-    pred = p || null;
+    pred = p && p.x ? { ...p, x: raw(p.x, 0), y: p.kind === "grid" ? raw(p.y, 1) : p.y } : null;
     runName = run || "";
     color = runColorValue || INK;
     dirty = true;
