@@ -25,7 +25,7 @@ export function createCustomData(ui) {
     pal.forEach((b, k) => { b.setAttribute("aria-pressed", k === cls && !erase); b.hidden = reg() || (k > 1 && task.value === "binary"); });
     $("cd-erase").setAttribute("aria-pressed", erase);
     $("cd").hidden = !on();
-    $("cd-copy").hidden = on() || readOnly() || !state.dataset || !!state.config?.data;
+    $("cd-copy").hidden = on() || readOnly() || !state.config || !!state.config.data;
     $("cd-note").textContent = err || t("cd.n", { n: X.length });
   }
 

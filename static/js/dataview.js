@@ -36,10 +36,7 @@ export function createDataView(root) {
     const was = keepPred && ranges;
     buildData();
     // an edit: the view only grows, so the next click lands where the pointer is
-    if (was) {
-      const u = (a, b) => [Math.min(a[0], b[0]), Math.max(a[1], b[1])];
-      ranges = { x: u(was.x, ranges.x), y: u(was.y, ranges.y) };
-    }
+    if (was) for (const k of "xy") ranges[k] = [Math.min(was[k][0], ranges[k][0]), Math.max(was[k][1], ranges[k][1])];
     staticDrawn = false;
     dirty = true;
   }
