@@ -55,6 +55,10 @@ class Dataset:
     n_classes: int  # 1 for regression, 2 for binary
     default_loss: str
     allowed_losses: tuple[str, ...]
+    #: Custom data with `standardize`: what each feature column had subtracted and was divided by
+    #: (X = (raw - shift) / scale); None when X is as given or generated.
+    shift: np.ndarray | None = None
+    scale: np.ndarray | None = None
 
     @property
     def n_samples(self) -> int:
@@ -313,3 +317,43 @@ def make_dataset(
         default_loss=spec.default_loss,
         allowed_losses=spec.allowed_losses,
     )
+
+
+# --------------------------------------------------------------------------- custom data
+
+#: Bounds of a user's own data set (app/core/schemas.py says them to the client).
+CUSTOM_MAX_ROWS = 2000
+CUSTOM_MAX_ABS = 1e6
+
+
+def standardize(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(X - mean) / sd per column (population sd), and the mean and the divisor used.
+
+    A constant column is only centred (divisor 1): it carries nothing to scale, and dividing
+    by zero would make it NaN.
+    """
+    shift = X.mean(axis=0)
+    sd = X.std(axis=0)
+    scale = np.where(sd > 0, sd, 1.0)
+    return (X - shift) / scale, shift, scale
+
+
+def custom_dataset(task: str, X: object, y: object, standardize_x: bool = True) -> Dataset:
+    """A user's own points as a Dataset: X (n, 1 or 2), y as the task's losses read it.
+
+    The values are assumed valid (the schema checks every bound). With `standardize_x` each
+    feature column gets mean 0 and sd 1 (`standardize`); regression targets are never rescaled.
+    """
+    spec = get_task(task)
+    X = np.array(X, dtype=np.float64).reshape(len(X), -1)  # type: ignore[arg-type]
+    shift = scale = None
+    if standardize_x:
+        X, shift, scale = standardize(X)
+    labels = np.asarray(y)
+    if task == "multiclass":
+        y_arr, k = labels.astype(np.int64), int(labels.max()) + 1
+    else:
+        y_arr, k = labels.astype(np.float64).reshape(-1, 1), 1 if task == "regression" else 2
+    return Dataset(name="custom", task=task, X=np.ascontiguousarray(X), y=y_arr, n_classes=k,
+                   default_loss=spec.default_loss, allowed_losses=spec.losses,
+                   shift=shift, scale=scale)

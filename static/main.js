@@ -38,6 +38,7 @@ import { createMore } from "./js/more.js";
 import { createVote } from "./js/vote.js";
 import { createLessons, currentQuestion } from "./js/lessons.js";
 import { createRepeats } from "./js/repeats.js";
+import { createCustomData } from "./js/customdata.js";
 
 // Every widget and part of the page by name. The parts look each other up here when they are
 // called (never while they are created), so the order below only follows the page's own.
@@ -88,8 +89,9 @@ ui.map = createLrMap(ui);
 const a = ui.actions;
 ui.controls = createControls({
   onStart: a.start, onPause: a.pause, onStep: a.stepOnce, onReset: a.reset,
-  onConfigChange: a.configChanged, onSpeed: a.speedChanged, onError: ui.notice.show,
+  onConfigChange: a.configChanged, onSpeed: a.speedChanged, onError: ui.notice.show, custom: () => ui.custom,
 });
+ui.custom = createCustomData(ui);
 ui.runsEdit = createRunsEditor(ui);
 ui.classroom = createClassroom({
   send: (m) => ui.socket.send(m), getConfig: a.shareConfig, notify: ui.notice.show, dismiss: ui.notice.hide,

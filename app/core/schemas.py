@@ -20,11 +20,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from engine.datasets import DATASETS, LIMITS
+from engine.datasets import CUSTOM_MAX_ABS, CUSTOM_MAX_ROWS, DATASETS, LIMITS
 from engine.descent import DEFAULT_RUNS as ENGINE_DEFAULT_RUNS
 from engine.descent import UPDATE_RULES
 from engine.layers import ACTIVATIONS
-from engine.losses import LOSSES, get_task
+from engine.losses import LOSSES, TASKS, get_task
 
 MAX_SAMPLES = 5000
 MAX_EPOCHS = 1000
@@ -76,11 +76,11 @@ def Float(**bounds: float) -> Any:  # noqa: N802
 
 
 class ConfigError(ValueError):
-    """A config that does not hold together; `field` names the field to blame."""
+    """A config that does not hold together; `field` names the field to blame, `code` the kind."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, code: str = "bad_value") -> None:
         super().__init__(message)
-        self.field = field
+        self.field, self.code = field, code
 
 
 class _Strict(BaseModel):
@@ -104,16 +104,104 @@ class RunConfig(_Strict):
         return name
 
 
+#: The dataset name of a user's own points (`TrainConfig.data`).
+CUSTOM = "custom"
+CUSTOM_VALUE = f"a finite number with |v| <= {CUSTOM_MAX_ABS:.0f}"
+MIN_CLASSES, MAX_CLASSES = LIMITS["n_classes"]
+
+
+def _number(field: str, value: Any) -> float:
+    """`value` as a float if it is a JSON number within CUSTOM_MAX_ABS, else ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(field, f"must be {CUSTOM_VALUE}, got {echo(value, 40)}", "bad_type")
+    if not abs(value) <= CUSTOM_MAX_ABS:  # also NaN, should one get this far
+        raise ConfigError(field, f"must be {CUSTOM_VALUE}, got {echo(value, 40)}",
+                          "out_of_range")
+    return float(value)
+
+
+def _rows(X: Any) -> list[list[float]]:
+    """The feature rows, checked: 1 to CUSTOM_MAX_ROWS rows of 1 or 2 numbers, all alike."""
+    if not isinstance(X, list) or not 1 <= len(X) <= CUSTOM_MAX_ROWS:
+        got = f", got {len(X)}" if isinstance(X, list) else ""
+        raise ConfigError("X", f"must be a list of 1 to {CUSTOM_MAX_ROWS} rows{got}",
+                          "out_of_range" if isinstance(X, list) else "bad_type")
+    width = len(X[0]) if isinstance(X[0], list) else 0
+    rows = []
+    for i, row in enumerate(X):
+        if not isinstance(row, list) or len(row) not in (1, 2) or len(row) != width:
+            want = "1 or 2 numbers" if i == 0 else f"{width} numbers, as the first row"
+            raise ConfigError(f"X[{i}]", f"must be a list of {want}, got {echo(row, 40)}",
+                              "bad_value" if isinstance(row, list) else "bad_type")
+        rows.append([_number(f"X[{i}][{j}]", v) for j, v in enumerate(row)])
+    return rows
+
+
+def _label(field: str, value: Any, k: int) -> int:
+    """A class label: an integer (or a float equal to one) in [0, k)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(field, f"must be a class label 0 to {k - 1}, got {echo(value, 40)}",
+                          "bad_type")
+    if not (isinstance(value, int) or value.is_integer()) or not 0 <= value < k:
+        raise ConfigError(field, f"must be a class label 0 to {k - 1}, got {echo(value, 40)}",
+                          "out_of_range")
+    return int(value)
+
+
+def _targets(task: str, y: Any, n: int) -> list[float] | list[int]:
+    """The targets, checked against the task: numbers, {0, 1} with both, or 3 to 5 classes."""
+    if not isinstance(y, list) or len(y) != n:
+        got = f", got {len(y)}" if isinstance(y, list) else ""
+        raise ConfigError("y", f"must be a list of {n} targets, one per row of X{got}",
+                          "bad_value" if isinstance(y, list) else "bad_type")
+    if task == "regression":
+        return [_number(f"y[{i}]", v) for i, v in enumerate(y)]
+    k = 2 if task == "binary" else MAX_CLASSES
+    labels = [_label(f"y[{i}]", v, k) for i, v in enumerate(y)]
+    found = max(labels) + 1
+    if task == "multiclass" and found < MIN_CLASSES:
+        raise ConfigError("y", f"multiclass data needs {MIN_CLASSES} to {MAX_CLASSES} classes "
+                          f"(labels 0 to k-1), got {found}", "out_of_range")
+    missing = sorted(set(range(found if task == "multiclass" else 2)) - set(labels))
+    if missing:
+        raise ConfigError("y", f"every class 0 to {max(found, 2) - 1} needs a point; "
+                          f"none has label {', '.join(map(str, missing))}")
+    return labels
+
+
+class CustomData(_Strict):
+    """A user's own points: the task, rows X (1 or 2 features), targets y; every bound checked.
+
+    X and y are checked by hand (not by pydantic's coercion): a string, null, boolean or list
+    where a number belongs is an error naming its place, e.g. `X[12][0]`.
+    """
+
+    task: Literal[tuple(TASKS)]  # type: ignore[valid-type]
+    X: Any
+    y: Any
+    standardize: Annotated[bool, Field(strict=True)] = True
+
+    @model_validator(mode="after")
+    def _bounds(self) -> CustomData:
+        self.X = _rows(self.X)
+        self.y = _targets(self.task, self.y, len(self.X))
+        return self
+
+
 #: The engine's default contestants (SGD, mini-batch, full batch), as configs.
 DEFAULT_RUNS = tuple(RunConfig(name=run.name, batch_size=run.batch_size, lr=run.lr,
                                update=run.update) for run in ENGINE_DEFAULT_RUNS)
 
 
 class TrainConfig(_Strict):
-    """A comparison's whole config; every field optional. The defaults: the classic w·x + b demo."""
+    """A comparison's whole config; every field optional. The defaults: the classic w·x + b demo.
+
+    `dataset: "custom"` trains on `data` (a user's own points); then `n_samples` and `noise`
+    do not apply and resolve to null, and `n_classes` to the labels' count (multiclass).
+    """
 
     dataset: str = "linear"
-    n_samples: Int(1, MAX_SAMPLES) = 100
+    n_samples: Int(1, MAX_SAMPLES) | None = 100
     noise: Float(ge=LIMITS["noise"][0], le=LIMITS["noise"][1]) | None = None
     n_classes: Int(*LIMITS["n_classes"]) | None = None
     seed: Int(0, MAX_SEED) = 0
@@ -132,12 +220,32 @@ class TrainConfig(_Strict):
     # (repeat 0 with `seed`): SGD's luck shows as a band.
     repeats: Int(1, MAX_REPEATS) = 1
     runs: Annotated[list[RunConfig], Field(min_length=1, max_length=MAX_RUNS)] = list(DEFAULT_RUNS)
+    data: CustomData | None = None
+
+    @property
+    def custom(self) -> bool:
+        return self.dataset == CUSTOM
+
+    @property
+    def task(self) -> str:
+        """regression, binary or multiclass: the data's task."""
+        return self.data.task if self.data is not None else DATASETS[self.dataset].task
+
+    @property
+    def n_features(self) -> int:
+        return len(self.data.X[0]) if self.data is not None else DATASETS[self.dataset].n_features
+
+    @property
+    def rows(self) -> int:
+        """The number of samples trained on."""
+        return len(self.data.X) if self.data is not None else int(self.n_samples or 0)
 
     @field_validator("dataset")
     @classmethod
     def _known_dataset(cls, name: str) -> str:
-        if name not in DATASETS:
-            raise ValueError(f"unknown dataset {echo(name)}; choose one of: {', '.join(DATASETS)}")
+        if name not in DATASETS and name != CUSTOM:
+            raise ValueError(f"unknown dataset {echo(name)}; choose one of: "
+                             f"{', '.join([*DATASETS, CUSTOM])}")
         return name
 
     @field_validator("activation")
@@ -151,8 +259,8 @@ class TrainConfig(_Strict):
 
     @model_validator(mode="after")
     def _fits_dataset(self) -> TrainConfig:
-        spec = DATASETS[self.dataset]
-        task = get_task(spec.task)
+        self._fits_data()
+        task = get_task(self.task)
         if self.loss is None:
             self.loss = task.default_loss
         elif self.loss not in LOSSES:
@@ -162,9 +270,37 @@ class TrainConfig(_Strict):
         elif self.loss not in task.losses:
             raise ConfigError(
                 "loss",
-                f"loss {self.loss!r} does not fit {spec.task} data ({self.dataset}); "
+                f"loss {self.loss!r} does not fit {self.task} data ({self.dataset}); "
                 f"use {' or '.join(task.losses)}",
             )
+        if not self.custom:
+            self._fits_generator()
+        names = [r.name for r in self.runs]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ConfigError("runs", f"run names must be unique; repeated: {', '.join(repeated)}")
+        return self
+
+    def _fits_data(self) -> None:
+        """`data` iff custom; custom data resolves n_samples and noise to null (they do not
+        apply to given points) and n_classes to the labels' count (multiclass)."""
+        if not self.custom:
+            if self.data is not None:
+                raise ConfigError("data", f'applies to dataset "custom" only, not {self.dataset}')
+            return
+        if self.data is None:
+            raise ConfigError("data", 'is required when dataset is "custom": '
+                              '{"task", "X", "y", "standardize"}')
+        self.n_samples = self.noise = None
+        multiclass = self.data.task == "multiclass"
+        self.n_classes = max(self.data.y) + 1 if multiclass else None
+
+    def _fits_generator(self) -> None:
+        """A built-in set: n_samples given, noise and n_classes resolved."""
+        if self.n_samples is None:
+            raise ConfigError("n_samples", f"must be {_RANGES['n_samples']}, got None",
+                              "bad_type")
+        spec = DATASETS[self.dataset]
         if self.noise is None:
             self.noise = spec.default_noise
         if spec.has_classes:
@@ -173,11 +309,6 @@ class TrainConfig(_Strict):
             raise ConfigError(
                 "n_classes", f"n_classes applies to multi-class datasets only, not {self.dataset}"
             )
-        names = [r.name for r in self.runs]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ConfigError("runs", f"run names must be unique; repeated: {', '.join(repeated)}")
-        return self
 
 
 class LessonRef(_Strict):
@@ -314,6 +445,7 @@ def describe(error: dict[str, Any], prefix: str = "") -> tuple[str, str, str]:
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, ConfigError):
             field = f"{field}.{cause.field}" if loc else f"{prefix}{cause.field}"
+            return field, f"{field}: {msg}", cause.code
         return field, f"{field}: {msg}", "bad_value"
     if ranges:
         return field, f"{field} must be {ranges}{got_text}", "bad_type"

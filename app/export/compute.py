@@ -68,9 +68,8 @@ def count_params(sizes: list[int]) -> int:
 
 def n_params(config: TrainConfig) -> int:
     """The model's number of parameters, from the config alone."""
-    spec = DATASETS[config.dataset]
-    n_out = get_task(spec.task).n_outputs(config.n_classes or 3)
-    return count_params([spec.n_features, *config.hidden, n_out])
+    n_out = get_task(config.task).n_outputs(config.n_classes or 3)
+    return count_params([config.n_features, *config.hidden, n_out])
 
 
 def plan(config: TrainConfig, iterations: Mapping[str, int] | None = None,
@@ -84,7 +83,7 @@ def plan(config: TrainConfig, iterations: Mapping[str, int] | None = None,
     wanted = iterations or {}
     cuts = {}
     for run in config.runs:
-        per_epoch = iterations_per_epoch(config.n_samples, run.batch_size)
+        per_epoch = iterations_per_epoch(config.rows, run.batch_size)
         check_run(run.name, per_epoch, config.epochs, config.repeats,
                   limits.max_iterations_per_run)
         total = per_epoch * config.epochs

@@ -1,7 +1,7 @@
 """An export as a file: CSV (one row per iteration per run and repeat) or JSON (what the socket sent).
 
 Both are data, the same in every language: the CSV's header is the language-neutral field names
-of CSV_COLUMNS (then `param_<name>` per parameter), never translated, so scripts and
+of CSV_COLUMNS (then `param_<name>` per parameter, then `dataset`), never translated, so scripts and
 spreadsheets can rely on it; run names are written as the config spells them. Only the HTML
 report (app/export/report.py) follows the page's language.
 """
@@ -24,6 +24,8 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json",
            "html": "text/html; charset=utf-8"}
 CSV_COLUMNS = ("run", "iteration", "epoch", "batch_size", "samples", "batch_loss", "loss",
                "status", "x", "y")
+#: The last column: the config's dataset on every row ("custom" for a user's own points).
+DATASET_COLUMN = "dataset"
 ENCODE_NUMBERS = 50_000  # numbers per encoder call (~2 ms of GIL each)
 
 
@@ -67,12 +69,13 @@ def to_csv(result: Mapping[str, Any]) -> str:
     # with repeats, a `repeat` column (0-based) after `run`: each repeat's rows in order
     repeats = result["config"].get("repeats", 1) > 1
     columns = [*CSV_COLUMNS[:1], "repeat", *CSV_COLUMNS[1:]] if repeats else list(CSV_COLUMNS)
-    writer.writerow([*columns, *(f"param_{name}" for name in names)])
+    writer.writerow([*columns, *(f"param_{name}" for name in names), DATASET_COLUMN])
+    dataset = result["config"]["dataset"]
     for run, points in result["runs"].items():
         for p in points:
             x, y = p["xy"]
             row = [run, p["iteration"], p["epoch"], p["batch_size"], p["samples"],
-                   p["batch_loss"], p["loss"], p["status"], x, y, *p["params"]]
+                   p["batch_loss"], p["loss"], p["status"], x, y, *p["params"], dataset]
             if repeats:
                 row.insert(1, p["repeat"])
             writer.writerow([_cell(v) for v in row])

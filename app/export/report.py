@@ -367,9 +367,15 @@ def data_figure(result: Mapping[str, Any], t: Labels) -> go.Figure:
 def _config_rows(config: Mapping[str, Any], t: Labels) -> list[tuple[str, str]]:
     """(label, value) rows of the config, with the page's labels and words."""
     off = t("ctl.none_ph")
-    rows = [(t("ctl.dataset"), t.value("ds.", config["dataset"])),
-            (t("ctl.samples"), fmt_int(config["n_samples"])),
-            (t("ctl.noise"), plain(config["noise"]))]
+    rows = [(t("ctl.dataset"), t.value("ds.", config["dataset"]))]
+    if config.get("data"):  # a user's own points: their count, and whether they were scaled
+        data = config["data"]
+        rows.append((t("ctl.samples"), fmt_int(len(data["X"]))))
+        if data["standardize"]:
+            rows.append((t("ctl.dataset"), t("cd.std")))
+    else:
+        rows += [(t("ctl.samples"), fmt_int(config["n_samples"])),
+                 (t("ctl.noise"), plain(config["noise"]))]
     if config.get("n_classes") is not None:
         rows.append((t("ctl.classes"), str(config["n_classes"])))
     hidden = config["hidden"]

@@ -69,6 +69,9 @@ class SavedDataset(_Saved):
     X: Annotated[list[Annotated[list[Num], Field(min_length=1, max_length=2)]],
                  Field(max_length=MAX_SAMPLES)]
     y: Annotated[list[Num], Field(max_length=MAX_SAMPLES)]
+    # custom data, standardized: what each feature had subtracted and was divided by
+    shift: Annotated[list[Num], Field(min_length=1, max_length=2)] | None = None
+    scale: Annotated[list[Num], Field(min_length=1, max_length=2)] | None = None
 
 
 class SavedRunInfo(_Saved):

@@ -20,7 +20,8 @@ from app.core.history import thin
 from app.core.repeats import median_repeat, spread
 from app.core.schemas import TrainConfig
 from app.core.settings import Settings
-from engine import Problem, Schedule, Step, make_dataset, model_for
+from engine import Dataset, Problem, Schedule, Step, make_dataset, model_for
+from engine.datasets import custom_dataset
 from engine.descent import RunSpec, start_runs
 from engine.inspector import (
     Inspection,
@@ -139,6 +140,15 @@ def check_run(name: str, per_epoch: int, epochs: int, repeats: int, limit: int) 
     return total
 
 
+def dataset_for(config: TrainConfig) -> Dataset:
+    """The config's data: a user's own points (`data`, standardized if asked) or a generated set."""
+    if config.data is not None:
+        return custom_dataset(config.data.task, config.data.X, config.data.y,
+                              config.data.standardize)
+    return make_dataset(config.dataset, n_samples=config.rows, noise=config.noise,
+                        seed=config.seed, n_classes=config.n_classes)
+
+
 class Race:
     """The runs of one comparison, their shared problem and the surface they are drawn on."""
 
@@ -153,13 +163,7 @@ class Race:
         self.generation = generation
         self.lesson: dict[str, Any] | None = None  # the lesson step shown ({id, step}), if any
         self.thinned = False
-        self.data = make_dataset(
-            config.dataset,
-            n_samples=config.n_samples,
-            noise=config.noise,
-            seed=config.seed,
-            n_classes=config.n_classes,
-        )
+        self.data = dataset_for(config)
         self.model = model_for(self.data.task, self.data.n_features, self.data.n_classes,
                                config.hidden, config.activation, config.seed)
         self.problem = Problem(self.model, config.loss, self.data.X, self.data.y)
@@ -315,6 +319,9 @@ class Race:
                 "n_classes": self.data.n_classes,
                 "X": _clean(self.data.X),
                 "y": y.tolist(),
+                # custom data, standardized: X = (raw - shift) / scale, per feature
+                "shift": None if self.data.shift is None else _clean(self.data.shift),
+                "scale": None if self.data.scale is None else _clean(self.data.scale),
             },
             "initial_loss": self.initial_loss if math.isfinite(self.initial_loss) else None,
             "runs": [

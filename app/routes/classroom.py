@@ -9,9 +9,10 @@ from urllib.parse import quote
 
 import segno
 from fastapi import APIRouter, Body, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from app.core.csvdata import CsvError, parse_csv
 from app.core.schemas import LessonRef, TrainConfig, first_error
 from app.export.compute import parse_request, plan
 from app.export.formats import FORMATS, export, filename
@@ -22,6 +23,7 @@ from app.share.links import (
     Notice,
     PageOptions,
     config_to_query,
+    data_in_link,
     page_options,
     parse_query,
     query_to_config,
@@ -105,7 +107,7 @@ def link(request: Request, body: Annotated[Any, Body()] = None) -> dict[str, Any
     )
     answer = _share_body(request, config, notices, options)
     return {"url": answer["url"], "query": answer["query"], "qr_svg_url": qr_svg_url(answer["url"]),
-            "notices": answer["notices"]}
+            "notices": answer["notices"], "points_left_out": not data_in_link(config)}
 
 
 def qr_svg(text: str) -> bytes:
@@ -161,6 +163,24 @@ async def check_export(request: Request) -> dict[str, bool]:
     except ValueError as exc:
         raise _unprocessable(str(exc)) from None
     return {"ok": True}
+
+
+@router.post("/data/csv")
+async def data_from_csv(request: Request, task: Literal["regression", "binary", "multiclass"]
+                        = "regression") -> Any:
+    """A pasted or uploaded CSV (the body, as text) as custom data `{"task", "X", "y"}`; 422 with
+    `problems` (code and line of the first bad rows) when a row is bad. `task` reads two
+    columns: `x,y` for regression, `x,label` otherwise."""
+    settings = request.app.state.settings
+    body = await _read_capped(request, settings.max_upload_mb)
+    try:
+        text = body.decode("utf-8-sig")
+        return await heavy_work(request).run(parse_csv, text, task)
+    except UnicodeDecodeError:
+        raise _unprocessable("the file is not UTF-8 text") from None
+    except CsvError as exc:
+        return JSONResponse({"detail": str(exc), "field": "text", "code": "bad_value",
+                             "problems": exc.problems}, status_code=422)
 
 
 @router.post("/export/{fmt}", response_class=Response, responses={200: {

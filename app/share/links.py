@@ -12,6 +12,11 @@ The query uses the config's field names as keys, in the model's field order::
   ``update`` is written only when it is not ``sgd``;
 - ``n_classes``, ``target_loss`` and ``patience`` are left out when null, ``repeats`` when 1
   (so a link written before repeats existed reads, and is written, as it was);
+- ``data`` (custom points) is ``TASK:STANDARDIZE:ROWS``, STANDARDIZE ``1`` or ``0``, ROWS joined
+  by ``_``, each row its features then its target joined by ``,`` (``binary:1:0.5,1.25,0_2,3,1``),
+  numbers in their shortest exact form, so a replay is bit-identical. A set of more than
+  LINK_MAX_POINTS points is left out: the link keeps the
+  rest of the config, and reading ``dataset=custom`` without ``data`` says to load the saved file;
 - ``autoplay=1``, ``lang=ko|en`` and ``lesson=ID&step=K`` (the lesson step on screen) are page
   options, not config (see `page_options`).
 
@@ -34,10 +39,15 @@ from urllib.parse import parse_qsl, quote, unquote
 
 from pydantic import BaseModel, ValidationError
 
-from app.core.schemas import RunConfig, TrainConfig, echo, first_error
+from app.core.schemas import CUSTOM, CustomData, RunConfig, TrainConfig, echo, first_error
 
 #: Longest value read from a link; a whole valid `runs` value stays far below it.
 MAX_VALUE_CHARS = 2000
+#: Custom points a link carries at most (a bigger set is shared as a saved JSON file), and the
+#: longest `data` value read: 200 rows of three 24-character numbers (-1.2345678901234567e-100)
+#: and their separators stay below it, so every link written is read back.
+LINK_MAX_POINTS = 200
+MAX_DATA_CHARS = 16_000
 #: Unknown keys reported one by one; the rest share one notice.
 MAX_UNKNOWN_NOTICES = 10
 #: Characters a notice quotes from the link.
@@ -95,9 +105,25 @@ def _run_text(run: RunConfig) -> str:
     return ":".join(parts)
 
 
+def _data_text(data: CustomData) -> str | None:
+    """Custom points as `TASK:1:x,y_x,y...`, or None when too many for a link."""
+    if len(data.X) > LINK_MAX_POINTS:
+        return None
+    rows = "_".join(",".join(_number(v) for v in (*x, t)) for x, t in zip(data.X, data.y,
+                                                                           strict=True))
+    return f"{data.task}:{int(data.standardize)}:{rows}"
+
+
+def data_in_link(config: TrainConfig) -> bool:
+    """Whether the config's custom points (if any) fit in its share link."""
+    return config.data is None or _data_text(config.data) is not None
+
+
 def _field_text(config: TrainConfig, name: str) -> str | None:
     """One field as link text, or None to leave it out."""
     value = getattr(config, name)
+    if name == "data":
+        return None if value is None else _data_text(value)
     if name == "hidden":
         return ",".join(str(width) for width in value)
     if name == "runs":
@@ -145,8 +171,8 @@ def _raw_fields(pairs: list[tuple[str, str]], notices: list[Notice]) -> dict[str
         elif key in raw:
             notices.append(_notice(key, value, f"{key} is given twice; the first value is used",
                                    "repeated"))
-        elif len(value) > MAX_VALUE_CHARS:
-            notices.append(_notice(key, value, f"{key} is longer than {MAX_VALUE_CHARS} "
+        elif len(value) > (limit := MAX_DATA_CHARS if key == "data" else MAX_VALUE_CHARS):
+            notices.append(_notice(key, value, f"{key} is longer than {limit} "
                                    "characters; ignored", "too_long"))
         else:
             raw[key] = value
@@ -167,6 +193,11 @@ def _without_blamed(
         except ValidationError as exc:
             path, message, code = first_error(exc, prefix)
             blamed = path.removeprefix(prefix).split(".")[0]
+            if blamed == "data" and "data" not in values and values.get("dataset") == CUSTOM:
+                blamed = "dataset"  # custom without its points: the built-in default instead
+                if "data" not in raw:
+                    message = (f'dataset "custom": this link does not carry the points (more '
+                               f"than {LINK_MAX_POINTS}); load the saved JSON file to see them")
             if blamed not in values:
                 return None
             notices.append(_notice(prefix.split(".")[0] or blamed, raw.get(blamed, ""),
@@ -208,8 +239,36 @@ def _parse_runs(text: str, notices: list[Notice]) -> list[dict[str, Any]] | None
     return None if not runs and len(notices) > before else runs
 
 
+def _link_number(text: str) -> Any:
+    """A number of `data` (an int stays an int: a class label), or the text for the schema to
+    refuse, naming its place."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _data_value(text: str) -> Any:
+    """`TASK:STANDARDIZE:ROWS` as the config's `data` object (the text itself if not that)."""
+    parts = text.split(":")
+    if len(parts) != 3:
+        return text
+    task, standardize, rows = parts
+    X, y = [], []
+    for row in rows.split("_") if rows else []:
+        *features, target = [_link_number(v) for v in row.split(",")]
+        X.append(features)
+        y.append(target)
+    flag = {"1": True, "0": False}.get(standardize, standardize)
+    return {"task": task, "standardize": flag, "X": X, "y": y}
+
+
 def _field_value(name: str, text: str, notices: list[Notice]) -> Any:
     """A link value as input for TrainConfig (strings: pydantic converts and checks them)."""
+    if name == "data":
+        return _data_value(text)
     if name == "hidden":
         return [width.strip() for width in text.split(",")] if text.strip() else []
     if name == "runs":

@@ -86,7 +86,7 @@ export function createClassroom({ send, getConfig, notify, dismiss }) {
     if (!config) return;
     try {
       const body = await link(config, $("dlg-autoplay").checked);
-      if (mode === "share") setLink(body.url, body.qr_svg_url);
+      if (mode === "share") { setLink(body.url, body.qr_svg_url); if (body.points_left_out) msg(t("cd.link")); }
     } catch (err) { msg(t("share.failed", { reason: err.message })); }
   }
 

@@ -12,7 +12,9 @@ const LR_MAX = 10;
 const BATCHES = [2, 4, 8, 16, 32, 64, 128, 256];
 const DEFAULT_RUNS = FACTS.default_runs; // the engine's, as the server sends them
 
-export function createControls({ onStart, onPause, onStep, onReset, onConfigChange, onSpeed, onError }) {
+const CUSTOM = "custom"; // a user's own points (customdata.js holds them)
+
+export function createControls({ onStart, onPause, onStep, onReset, onConfigChange, onSpeed, onError, custom }) {
   const els = {
     dataset: $("c-dataset"), classes: $("c-classes"), fClasses: $("f-classes"),
     noise: $("c-noise"), samples: $("c-samples"), hidden: $("c-hidden"),
@@ -43,7 +45,11 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
   function batchRun() { return runs.find((r) => r.name === "Mini-batch") || runs.find((r) => r.batch_size > 1); }
 
   // ---- datasets
-  function spec() { return datasets.find((d) => d.name === els.dataset.value) || null; }
+  function spec() {
+    if (els.dataset.value !== CUSTOM) return datasets.find((d) => d.name === els.dataset.value) || null;
+    const d = datasets.find((s) => s.task === custom().kind()); // the losses of the points' task
+    return d && { ...d, name: CUSTOM, has_classes: false, hidden_hint: [] };
+  }
 
   function fillDatasets() {
     const keep = els.dataset.value || "linear";
@@ -62,7 +68,8 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
       o.title = d.description || "";
       groups.get(d.task).append(o);
     }
-    if (datasets.some((d) => d.name === keep)) els.dataset.value = keep;
+    els.dataset.append(new Option(t("ds.custom"), CUSTOM));
+    if (keep === CUSTOM || datasets.some((d) => d.name === keep)) els.dataset.value = keep;
   }
 
   function fillLosses(keepValue) {
@@ -89,6 +96,7 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
     if (lim.noise) { els.noise.min = lim.noise[0]; els.noise.max = lim.noise[1]; }
     if (lim.n_samples) els.samples.max = String(Math.min(5000, lim.n_samples[1]));
     els.fClasses.hidden = !s.has_classes;
+    els.noise.parentNode.hidden = els.samples.parentNode.hidden = s.name === CUSTOM; // given points
     if (s.has_classes && s.default_n_classes) els.classes.value = String(s.default_n_classes);
     fillLosses(null);
     recheck();
@@ -187,7 +195,7 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
   els.speedMax.addEventListener("change", () => { showSpeed(); onSpeed(speedValue()); });
 
   // ---- everything else that defines a run
-  els.dataset.addEventListener("change", () => { applyDatasetDefaults(); hint(true); configChanged(); });
+  els.dataset.addEventListener("change", () => { applyDatasetDefaults(); hint(true); custom().show(); configChanged(); });
   for (const e of [els.classes, els.activation, els.loss, els.batch, els.pacing, els.repeats]) {
     e.addEventListener("change", () => configChanged());
   }
@@ -237,6 +245,11 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
       noise: parse("c-noise"),
     };
     if (els.loss.value) config.loss = els.loss.value;
+    if (config.dataset === CUSTOM) {
+      config.data = custom().data();
+      if (!config.data) return null; // nothing to train on yet
+      delete config.n_samples; delete config.noise;
+    }
     if (s && s.has_classes) config.n_classes = Number(els.classes.value);
     return config;
   }
@@ -262,7 +275,8 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
     const before = els.dataset.value + els.hidden.value;
     const put = (input, v) => { input.value = v === null || v === undefined ? "" : String(v); };
     if (Array.isArray(c.runs) && c.runs.length) setRuns(c.runs);
-    if (els.dataset.value !== c.dataset && datasets.some((d) => d.name === c.dataset)) { els.dataset.value = c.dataset; applyDatasetDefaults(); }
+    if (els.dataset.value !== c.dataset && (c.dataset === CUSTOM || datasets.some((d) => d.name === c.dataset))) { els.dataset.value = c.dataset; applyDatasetDefaults(); }
+    if (c.data) custom().load(c.data);
     if (typeof c.noise === "number") put(els.noise, c.noise);
     if (typeof c.n_samples === "number") put(els.samples, c.n_samples);
     if (typeof c.loss === "string") fillLosses(c.loss);
@@ -398,5 +412,6 @@ export function createControls({ onStart, onPause, onStep, onReset, onConfigChan
   showSpeed();
   setStatus("idle");
 
-  return { loadDatasets, getConfig, setConfig, getRuns, setRuns, setLocked, setLrLimit, setStatus, speedValue, setDrawer, serverError };
+  return { loadDatasets, getConfig, setConfig, getRuns, setRuns, setLocked, setLrLimit, setStatus, speedValue, setDrawer, serverError,
+    taskChanged: () => fillLosses(els.loss.value) };
 }

@@ -31,7 +31,7 @@ export function createCounters(root, { onPick, decorate }) {
 
   function setRuns(list, config) {
     runs = list.map((r) => ({ ...r, status: "running", iteration: 0, epoch: 0, loss: null, divergedAt: null }));
-    nSamples = config.n_samples;
+    nSamples = config.n_samples ?? (config.data ? config.data.X.length : 0);
     epochs = config.epochs;
     mains = runs.map((r, i) => !(config.runs && config.runs[i] && config.runs[i].lr));
     root.textContent = "";

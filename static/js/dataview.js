@@ -26,10 +26,16 @@ export function createDataView(root) {
 
   function label(v) { return Array.isArray(v) ? v[0] : v; }
 
-  function setDataset(dataset) {
-    ds = dataset;
-    pred = null;
+  // custom data, standardized: drawn in its own units (raw = X · scale + shift), the model too
+  let raw;
+  function setDataset(dataset, keepPred) {
+    const { shift: m, scale: s } = dataset, f = (u, j) => (m ? u * s[j] + m[j] : u);
+    if (!keepPred) { raw = (v, j) => v.map((u) => f(u, j)); pred = null; } // an edit: the race's units
+    ds = { ...dataset, X: dataset.X.map((r) => r.map(f)) };
+    const was = keepPred && ranges;
     buildData();
+    // an edit: the view only grows, so the next click lands where the pointer is
+    if (was) for (const k of "xy") ranges[k] = [Math.min(was[k][0], ranges[k][0]), Math.max(was[k][1], ranges[k][1])];
     staticDrawn = false;
     dirty = true;
   }
@@ -75,7 +81,7 @@ export function createDataView(root) {
   }
 
   function setPrediction(p, run, runColorValue) {
-    pred = p || null;
+    pred = p && p.x ? { ...p, x: raw(p.x, 0), y: p.kind === "grid" ? raw(p.y, 1) : p.y } : null;
     runName = run || "";
     color = runColorValue || INK;
     dirty = true;

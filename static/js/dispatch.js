@@ -42,6 +42,7 @@ export function createDispatch(ui) {
       ui.loss.setRuns(state.runs, msg.initial_loss);
       ui.data.reset(); if (state.dataset) ui.data.setDataset(state.dataset);
       ui.step.setModel(state.model, state.config && state.config.loss);
+      ui.custom.sync(); // the editor's points stay on screen; "Edit these points" needs a built-in set
       ui.timeline.reset();
       ui.inspect.fill();
       ui.views.setStatus(ROOM ? "idle" : state.status); // a viewer: "ready" until frames or a `state`

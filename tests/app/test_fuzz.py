@@ -200,7 +200,8 @@ def test_socket_answers_every_hostile_message_with_an_error(live_server, batch):
     ('{"type":"start","config":{"seed":' + str(2**64) + "}}", "out_of_range"),
     ('{"type":"start","config":{"n_samples":' + str(2**200) + "}}", "out_of_range"),
     ('{"type":"speed","value":' + "9" * 5000 + "}", "bad_json"),  # past Python's int limit
-    ('{"type":"start","config":{"dataset":"' + "d" * 70_000 + '"}}', "too_large"),
+    ('{"type":"start","config":{"dataset":"' + "d" * (MAX_MESSAGE_BYTES + 10) + '"}}',
+     "too_large"),
     ("not json at all", "bad_json"),
     ("", "bad_json"),
     ("[1, 2]", "bad_message"),

@@ -84,6 +84,14 @@ def test_the_page_at_rest_running_and_with_each_dialog_open(live_server, browser
         page.wait_for_function("() => document.getElementById('map-plot').data &&"
                                " document.getElementById('map-bar').hidden", timeout=60_000)
         check(page, f"the learning-rate map ({lang})")
+        page.click("#view-contour")
+        page.select_option("#c-dataset", "custom")  # "Your own data": the editor and its CSV box
+        page.select_option("#cd-task", "multiclass")
+        page.click(".cd-csv summary")
+        page.fill("#cd-text", "1,2,0\n2,1,1\n3,3,2\n")
+        page.click("#cd-use")
+        page.wait_for_function("() => window.__dp.state.config.data")
+        check(page, f"the data editor ({lang})")
     finally:
         page.context.close()
 

@@ -118,7 +118,7 @@ def test_csv_has_one_row_per_iteration_per_run_with_the_cut_honoured(http):
     rows = csv_rows(r.text)
     data = export(http, "json", SMALL, cut).json()
     assert list(rows[0]) == ["run", "iteration", "epoch", "batch_size", "samples", "batch_loss",
-                             "loss", "status", "x", "y", "param_w", "param_b"]
+                             "loss", "status", "x", "y", "param_w", "param_b", "dataset"]
     by_run = {name: [row for row in rows if row["run"] == name] for name in data["runs"]}
     assert {name: len(r) for name, r in by_run.items()} == {"SGD": 25, "미니 배치": 4,
                                                            "Full batch": 3}
@@ -136,7 +136,7 @@ def test_csv_names_every_parameter_of_a_bigger_model(http):
     rows = csv_rows(export(http, "csv", PROJECTED, {"SGD": 3, "B": 1}).text)
     race = Race(TrainConfig.model_validate(PROJECTED), generation=1)
     params = [f"param_{name}" for name in race.model.param_names()]
-    assert list(rows[0])[10:] == params and len(params) == race.model.n_params
+    assert list(rows[0])[10:] == [*params, "dataset"] and len(params) == race.model.n_params
     assert len(rows) == 4
 
 

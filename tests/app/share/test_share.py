@@ -141,7 +141,7 @@ def test_query_is_readable_and_in_field_order():
                      "&runs=SGD:1,Mini-batch:32,Full%20batch:full")
     assert [key for key, _ in parse_query(query)] == [
         k for k in TrainConfig.model_fields
-        if k not in ("n_classes", "target_loss", "patience", "repeats")]
+        if k not in ("n_classes", "target_loss", "patience", "repeats", "data")]
 
 
 def test_repeats_travel_in_a_link_and_one_repeat_is_left_out():
