@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from app.core.schemas import MAX_RUNS, Int, TrainConfig, echo, first_error
 from app.core.settings import Settings
 from app.live.race import DEFAULT_LIMITS, Race, check_run
-from engine.datasets import DATASETS
 from engine.losses import get_task
 from engine.problem import iterations_per_epoch
 
