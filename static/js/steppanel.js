@@ -147,11 +147,15 @@ export function createStepPanel(root, subEl) {
     if (!dirty) return false;
     dirty = false;
     render();
-    // never shorter than it has been in this race: a line that wraps one iteration and not the
-    // next would resize the plots above, a full redraw each time (and a jumping page)
-    root.style.minHeight = `${root.offsetHeight}px`;
     return false;
   }
+  // Never shorter than it has been in this race: a line that wraps one iteration and not the
+  // next would resize the plots above, a full redraw each time (and a jumping page). Read after
+  // layout by a ResizeObserver: asking for the height after each render would force a layout.
+  new ResizeObserver(([e]) => {
+    const h = e.borderBoxSize[0].blockSize;
+    if (root.textContent && h > parseFloat(root.style.minHeight || 0)) root.style.minHeight = `${h}px`;
+  }).observe(root);
   function relabel() { render(); }
 
   empty();
