@@ -447,7 +447,7 @@ def describe(error: dict[str, Any], prefix: str = "") -> tuple[str, str, str]:
             field = f"{field}.{cause.field}" if loc else f"{prefix}{cause.field}"
             return field, f"{field}: {msg}", cause.code
         return field, f"{field}: {msg}", "bad_value"
-    if ranges:
+    if ranges and kind != "string_pattern_mismatch":  # (a lesson's `id` is not a sweep's)
         return field, f"{field} must be {ranges}{got_text}", "bad_type"
     return field, f"{field}: {error.get('msg')}{got_text}", "bad_type"
 

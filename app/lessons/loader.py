@@ -35,11 +35,11 @@ class LessonError(ValueError):
         self.file, self.step, self.field = file, step, field
 
 
-def _check_length(file: Path, k: int, step: Step, limit: int) -> None:
+def _check_length(file: Path, k: int, step: Step, limit: int | None) -> None:
     """Refuse a step one of whose runs is longer than `limit` iterations (as a start would)."""
     config = step.config
-    for run in config.runs:
-        per_epoch = iterations_per_epoch(config.n_samples, run.batch_size)
+    for run in config.runs if limit is not None else ():
+        per_epoch = iterations_per_epoch(config.rows, run.batch_size)
         if per_epoch * config.epochs > limit:
             raise LessonError(file, k, "config.epochs", (
                 f"config.epochs: run {run.name!r} would take {per_epoch * config.epochs:,} "
@@ -58,7 +58,7 @@ def _nulls(step: dict[str, Any]) -> dict[str, Any]:
     return {**step, "config": {**config, "runs": runs}}
 
 
-def _steps(file: Path, raw: Any, limit: int) -> list[Step]:
+def _steps(file: Path, raw: Any, limit: int | None) -> list[Step]:
     if not isinstance(raw, list) or not all(isinstance(s, dict) for s in raw):
         raise LessonError(file, None, "steps", "steps: a lesson needs its steps as [[steps]] tables")
     steps = []
@@ -73,8 +73,10 @@ def _steps(file: Path, raw: Any, limit: int) -> list[Step]:
     return steps
 
 
-def read_lesson(file: Path, settings: Settings) -> Lesson:
-    """One lesson file, checked; LessonError says what is wrong and where."""
+def read_lesson(file: Path, settings: Settings, builtin: bool = False) -> Lesson:
+    """One lesson file, checked; LessonError says what is wrong and where. A teacher's steps are
+    checked against this server's DESCENT_MAX_ITERATIONS_PER_RUN too; the built-in ones are not
+    (a server run with a small cap still starts; such a step's start is refused naming it)."""
     try:
         with file.open("rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
@@ -86,7 +88,8 @@ def read_lesson(file: Path, settings: Settings) -> Lesson:
         document = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise LessonError(file, None, "file", f"is not valid TOML (UTF-8): {exc}") from None
-    steps = _steps(file, document.get("steps"), settings.max_iterations_per_run)
+    steps = _steps(file, document.get("steps"),
+                   None if builtin else settings.max_iterations_per_run)
     try:
         return Lesson.model_validate({**document, "steps": steps})
     except ValidationError as exc:
@@ -110,7 +113,7 @@ def load_lessons(settings: Settings, builtin: Path = LESSONS_DIR) -> dict[str, L
     found: dict[str, Path] = {}
     for folder in folders:
         for file in lesson_files(folder):
-            lesson = read_lesson(file, settings)
+            lesson = read_lesson(file, settings, builtin=folder == builtin)
             if lesson.id in found:
                 raise LessonError(file, None, "id", f"id: {lesson.id!r} is already the id of "
                                   f"{found[lesson.id]}; every lesson needs its own")

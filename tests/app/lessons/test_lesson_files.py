@@ -83,7 +83,7 @@ def test_a_good_file_loads_with_full_batch_spelt_full_and_defaults_filled_in(tmp
     ('text = { en = "Second.", ko = "둘째." }', 'text = { en = "Second." }', 2, "text.ko",
      "Field required"),
     ('choices = [{ en = "A", ko = "A" }, { en = "B", ko = "B" }]', 'choices = [{ en = "A", ko = "A" }]',
-     1, "question.choices", "at least 2"),
+     1, "question.choices", "2 to 6 choices"),
     ("answer = 1", "answer = 2", 1, "question.answer", "[0, 1], got 2"),
     ('about = "B"', 'about = "C"', 1, "question.about", "one of the step's runs (A, B)"),
 ])
