@@ -130,3 +130,45 @@ def test_open_ask_prefills_the_form_for_a_lesson_step(live_server, browser):
         assert teacher.locator("#vote-bars .bar").count() == 2
     finally:
         teacher.context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_lesson_steps_question_is_asked_and_voted_on(live_server, browser, lang):
+    """The whole lesson with a class voting: "Ask the class" opens on the open step's question,
+    in the page's language, and a phone answers it; Next brings the next step's question."""
+    lesson = live_server + f"/?lang={lang}&lesson=how-a-network-learns&step=1"
+    steps = browser.new_context().request.get(
+        live_server + "/api/lessons/how-a-network-learns").json()["steps"]
+    teacher, phone = new_page(browser), new_page(browser, **PHONE)
+    try:
+        open_primed(teacher, lesson)
+        viewer_url = present_room(teacher)
+        phone.goto(viewer_url)
+        phone.wait_for_function(PRIMED, timeout=15_000)
+        for k in (0, 1):
+            question = steps[k]["question"]
+            teacher.click("#btn-ask")
+            teacher.wait_for_selector("#vote-dialog[open]")
+            assert teacher.input_value("#ask-prompt") == question["prompt"][lang]
+            for i, choice in enumerate(question["choices"]):
+                box = f"#ask-form fieldset label:nth-of-type({i + 1}) input"
+                assert teacher.input_value(box) == choice[lang]
+            teacher.click("#ask-form button[type=submit]")
+            teacher.wait_for_selector("#vote-live:not([hidden])")
+            phone.wait_for_function(
+                "(p) => document.getElementById('vote-q').textContent === p",
+                arg=question["prompt"][lang])
+            phone.locator("#vote-choices button").nth(0).tap()
+            teacher.wait_for_function(
+                "() => /^1\\b/.test(document.querySelector('#vote-bars b')?.textContent || '')")
+            teacher.click("#vote-close")
+            teacher.keyboard.press("Escape")
+            teacher.wait_for_selector("#vote-dialog:not([open])", state="attached")
+            teacher.click("#lesson-next")
+            teacher.wait_for_function(
+                "(t) => document.getElementById('lesson-step').textContent === t",
+                arg=steps[k + 1]["title"][lang])
+        assert teacher.console_errors == [] and phone.console_errors == []
+    finally:
+        teacher.context.close()
+        phone.context.close()
