@@ -203,6 +203,17 @@ def test_a_lesson_comes_whole_with_every_config_resolved(client):
     assert TrainConfig.model_validate(first["config"]).model_dump(mode="json") == first["config"]
 
 
+def test_the_outlier_steps_come_with_their_own_points(client):
+    """Steps 2a and 2b train on custom data: the API gives the points, as a start would send."""
+    steps = client.get(f"/api/lessons/{BUILTIN}").json()["steps"]
+    mse, mae = steps[1]["config"], steps[2]["config"]
+    assert mse["dataset"] == mae["dataset"] == "custom" and mse["data"] == mae["data"]
+    assert (mse["n_samples"], mse["noise"]) == (None, None)  # do not apply to custom data
+    data = mse["data"]
+    assert data["task"] == "regression" and data["standardize"] is False
+    assert len(data["X"]) == len(data["y"]) == 12 and data["y"][-1] == -3.0
+    assert TrainConfig.model_validate(mse).model_dump(mode="json") == mse
+
 def test_an_unknown_lesson_is_404_naming_the_known_ones(client):
     answer = client.get("/api/lessons/nope")
     assert answer.status_code == 404
