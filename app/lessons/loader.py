@@ -39,7 +39,7 @@ def _check_length(file: Path, k: int, step: Step, limit: int | None) -> None:
     """Refuse a step one of whose runs is longer than `limit` iterations (as a start would)."""
     config = step.config
     for run in config.runs if limit is not None else ():
-        per_epoch = iterations_per_epoch(config.rows, run.batch_size)
+        per_epoch = iterations_per_epoch(config.rows, run.batch_size)  # custom: its points
         if per_epoch * config.epochs > limit:
             raise LessonError(file, k, "config.epochs", (
                 f"config.epochs: run {run.name!r} would take {per_epoch * config.epochs:,} "

@@ -16,6 +16,7 @@ ID = "how-a-network-learns"
 LESSON = load_lessons(Settings())[ID]
 SIZES = {"1440": (1440, 900), "1280": (1280, 720), "phone": (390, 844)}
 STEP_IS = "(want) => document.getElementById('lesson-step').textContent === want"
+DATA = "() => window.__dp.state.config && window.__dp.state.config.data"
 QUESTION = "() => import('/static/js/lessons.js').then((m) => m.currentQuestion())"
 
 
@@ -23,6 +24,15 @@ def primed_with(page, n_samples: int) -> None:
     """The step's config is on the form and the server's paused start of it has arrived."""
     page.wait_for_function(
         f"() => ({PRIMED})() && window.__dp.state.config.n_samples === {n_samples}"
+        " && !window.__dp.state.awaitingStart && document.body.dataset.status === 'idle'",
+        timeout=15_000)
+
+
+def primed_on_custom(page, n: int) -> None:
+    """As `primed_with`, for a step on its own `n` points (dataset "custom")."""
+    page.wait_for_function(
+        f"() => ({PRIMED})() && ({DATA})()?.X.length === {n}"
+        f" && window.__dp.state.dataset.n_samples === {n}"
         " && !window.__dp.state.awaitingStart && document.body.dataset.status === 'idle'",
         timeout=15_000)
 
@@ -54,9 +64,18 @@ def test_a_lesson_link_opens_its_step_and_next_loads_the_next_steps_config(live_
 
         page.click("#lesson-next")
         page.wait_for_function(STEP_IS, arg=getattr(second.title, lang))
-        primed_with(page, 8)  # paused, ready to Start: nothing ran
-        assert form(page) == {"samples": "8", "lr": "0.3", "epochs": "150", "seed": "545",
-                              "loss": "mse"}
+        primed_on_custom(page, 12)  # paused, ready to Start: nothing ran
+        assert {k: v for k, v in form(page).items() if k != "samples"} == {
+            "lr": "0.3", "epochs": "150", "seed": "0", "loss": "mse"}
+        custom = second.config.data
+        assert page.evaluate(DATA) == custom.model_dump()  # the step's own points, as written
+        assert page.input_value("#c-dataset") == "custom" and page.is_visible("#cd")
+        assert not page.is_checked("#cd-std")  # x used as given, as the text says
+        # the data view draws exactly those 12 points, the outlier (0.9, -3) among them
+        drawn = page.evaluate("() => [window.__dp.plots.data, window.__dp.plots.dataTop]"
+                              ".flatMap((p) => p.data || []).find((t) => t.mode === 'markers')")
+        assert sorted(zip(drawn["x"], drawn["y"], strict=True)) == sorted(
+            (row[0], y) for row, y in zip(custom.X, custom.y, strict=True))
         assert page.evaluate("() => Object.values(window.__dp.state.counts).every(n => n === 0)")
         page.wait_for_function(f"() => location.search.endsWith('&lesson={ID}&step=2')")
         assert not page.is_disabled("#lesson-prev")

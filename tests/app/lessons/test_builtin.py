@@ -50,26 +50,49 @@ def test_1_one_step_of_the_loop_lowers_the_loss():
     assert run.points[0]["loss"] < race("1").initial_loss
 
 
+def fit(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The least-squares line (w, b) through the points."""
+    return np.linalg.lstsq(np.c_[X, np.ones_like(X)], y, rcond=None)[0]
+
+
+def the_outlier(X: np.ndarray, y: np.ndarray) -> int:
+    """The one point without which the others lie close to a line; it lies far off that line."""
+    def spread(i: int) -> float:  # the others' largest distance from their own line
+        others_X, others_y = np.delete(X, i), np.delete(y, i)
+        return float(np.abs(others_y - np.polyval(fit(others_X, others_y), others_X)).max())
+
+    k = min(range(len(X)), key=spread)
+    others = np.delete(np.arange(len(X)), k)
+    gap = abs(y[k] - np.polyval(fit(X[others], y[others]), X[k]))
+    assert gap > 20 * spread(k), (gap, spread(k))  # one clear outlier, the rest near a line
+    return k
+
+
 def test_2_the_outlier_pulls_the_mse_line_more_than_the_mae_line():
     mse, mae = race("2a"), race("2b")
-    assert (mse.config.loss, mae.config.loss) == ("mse", "mae")
+    assert (mse.config.loss, mae.config.loss) == ("mse", "mae") and mse.config.custom
+    assert mse.config.data == mae.config.data and mse.config.seed == mae.config.seed
+    assert mse.config.data.standardize is False  # the text: x used as given
     X, y = mse.data.X[:, 0], mse.data.y[:, 0]
-    assert np.array_equal(X, mae.data.X[:, 0]) and np.array_equal(y, mae.data.y[:, 0])
-    outlier = int(np.argmax(np.abs(y - (2 * X - 1))))  # the point furthest from y = 2x - 1
-    others = np.delete(np.abs(y - (2 * X - 1)), outlier)
-    # it stands out (twice the next largest error: Gaussian noise has no true outlier)
-    assert abs(y[outlier] - (2 * X[outlier] - 1)) > 2 * others.max()
+    assert X.tolist() == [row[0] for row in mse.config.data.X]  # as given, not rescaled
+    k = the_outlier(X, y)
+    assert "12 points: 11 lie close" in STEPS["2a"].text.en and len(X) == 12
+    base = np.polyval(fit(np.delete(X, k), np.delete(y, k)), X[k])  # the others' line, at its x
+    gap = base - y[k]
 
-    def pull(result) -> float:  # how far the fit left the data's line toward it, at its x
+    def pull(result) -> float:  # how far the trained line moved from `base` toward the outlier
         w, b = result.runs["Full batch"].param_rows[-1]
-        return float((2 * X[outlier] - 1) - (w * X[outlier] + b)) * np.sign(
-            (2 * X[outlier] - 1) - y[outlier])
+        return float((base - (w * X[k] + b)) / gap)  # 0: not at all, 1: all the way
 
     assert answer("2a").startswith("Yes") and answer("2b") == "Less"
-    assert pull(mse) > 0 and abs(pull(mae)) < pull(mse) / 2  # MSE toward it; MAE barely
+    # MSE ends on the least-squares line through all 12 points: a fifth of the way to the outlier
+    assert pull(mse) == pytest.approx((base - np.polyval(fit(X, y), X[k])) / gap, abs=0.01)
+    assert pull(mse) > 0.15
+    assert abs(pull(mae)) < pull(mse) / 4  # MAE barely moves
+    slope = fit(np.delete(X, k), np.delete(y, k))[0]
     w_mse, _ = mse.runs["Full batch"].param_rows[-1]
     w_mae, _ = mae.runs["Full batch"].param_rows[-1]
-    assert abs(w_mae - 2) < abs(w_mse - 2)  # MAE's slope stays nearer the data's 2
+    assert abs(w_mae - slope) < abs(w_mse - slope) / 4  # MAE's slope stays near the others'
 
 
 def test_2c_binary_crossentropy_goes_from_a_coin_flip_toward_zero():

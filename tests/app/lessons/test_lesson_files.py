@@ -102,6 +102,28 @@ def test_a_step_longer_than_the_server_allows_is_refused_naming_the_setting(tmp_
     assert "DESCENT_MAX_ITERATIONS_PER_RUN" in str(error) and "500,000" in str(error)
 
 
+CUSTOM = """
+[steps.config]
+dataset = "custom"
+epochs = 400
+runs = [{ name = "A", batch_size = 2 }]
+[steps.config.data]
+task = "regression"
+X = [[-1.0], [0.0], [1.0], [2.0], [3.0]]
+y = [1, 2, 3, 4, -5]
+standardize = false
+"""
+
+
+def test_a_step_on_custom_data_in_mini_batches_counts_its_own_points(tmp_path):
+    text = GOOD.replace("[steps.config]\nlr = 0.1\n", CUSTOM.lstrip())
+    step = read_lesson(write(tmp_path, text), Settings()).steps[1]
+    assert step.config.data.X[4] == [3.0] and step.config.n_samples is None
+    # 5 points in batches of 2: 3 iterations per epoch, 1,200 in all (step 1 takes 260)
+    error = refusal(tmp_path, text, max_iterations_per_run=1199)
+    assert (error.step, error.field) == (2, "config.epochs") and "1,200 iterations" in str(error)
+
+
 @pytest.mark.parametrize("text, field, words", [
     ("id = [", "file", "not valid TOML"),
     (GOOD.replace('id = "my-lesson"', 'id = "My Lesson"'), "id", "should match pattern"),
@@ -180,6 +202,17 @@ def test_a_lesson_comes_whole_with_every_config_resolved(client):
     # the config is what a socket start would send: it validates again as is
     assert TrainConfig.model_validate(first["config"]).model_dump(mode="json") == first["config"]
 
+
+def test_the_outlier_steps_come_with_their_own_points(client):
+    """Steps 2a and 2b train on custom data: the API gives the points, as a start would send."""
+    steps = client.get(f"/api/lessons/{BUILTIN}").json()["steps"]
+    mse, mae = steps[1]["config"], steps[2]["config"]
+    assert mse["dataset"] == mae["dataset"] == "custom" and mse["data"] == mae["data"]
+    assert (mse["n_samples"], mse["noise"]) == (None, None)  # do not apply to custom data
+    data = mse["data"]
+    assert data["task"] == "regression" and data["standardize"] is False
+    assert len(data["X"]) == len(data["y"]) == 12 and data["y"][-1] == -3.0
+    assert TrainConfig.model_validate(mse).model_dump(mode="json") == mse
 
 def test_an_unknown_lesson_is_404_naming_the_known_ones(client):
     answer = client.get("/api/lessons/nope")
