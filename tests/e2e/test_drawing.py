@@ -24,8 +24,8 @@ RECORD = """() => {
       return real.call(this, div, ...rest);
     };
   }
-  for (const div of Object.values(plots)) {
-    div.on('plotly_relayout', (e) => e && e.autosize && window.__resized.push(document.timeline.currentTime));
+  for (const div of Object.values(plots)) {  // (a layer not drawn yet has no `on`)
+    div.on?.('plotly_relayout', (e) => e && e.autosize && window.__resized.push(document.timeline.currentTime));
   }
 }"""
 
@@ -34,6 +34,7 @@ def test_plots_take_turns_with_one_plotly_call_each(live_server, page):
     open_page(page, live_server)
     set_value(page, "#c-epochs", 300)
     start(page)
+    page.wait_for_function("() => Object.values(window.__dp.plots).every((d) => d.on)")  # all drawn
     page.evaluate(RECORD)
     page.wait_for_timeout(4000)
     calls = page.evaluate("() => window.__calls")

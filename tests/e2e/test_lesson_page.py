@@ -72,8 +72,10 @@ def test_a_lesson_link_opens_its_step_and_next_loads_the_next_steps_config(live_
         assert page.input_value("#c-dataset") == "custom" and page.is_visible("#cd")
         assert not page.is_checked("#cd-std")  # x used as given, as the text says
         # the data view draws exactly those 12 points, the outlier (0.9, -3) among them
-        drawn = page.evaluate("() => [window.__dp.plots.data, window.__dp.plots.dataTop]"
-                              ".flatMap((p) => p.data || []).find((t) => t.mode === 'markers')")
+        markers = ("() => [window.__dp.plots.data, window.__dp.plots.dataTop]"
+                   ".flatMap((p) => p.data || []).find((t) => t.mode === 'markers' && t.x.length === 12)")
+        page.wait_for_function(markers)  # the plots take turns: the data view's comes
+        drawn = page.evaluate(markers)
         assert sorted(zip(drawn["x"], drawn["y"], strict=True)) == sorted(
             (row[0], y) for row, y in zip(custom.X, custom.y, strict=True))
         assert page.evaluate("() => Object.values(window.__dp.state.counts).every(n => n === 0)")
