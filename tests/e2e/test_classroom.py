@@ -548,11 +548,9 @@ def test_a_replay_draws_the_line_and_the_arithmetic_it_was_sent(live_server, pag
 def test_timeline_moves_every_view_to_an_iteration(live_server, page, screenshot_dir):
     page.goto(live_server + "/?epochs=5&speed=0&autoplay=1")
     page.wait_for_function(DONE, timeout=20_000)
-    page.wait_for_timeout(300)
     assert page.is_visible("#timeline")
-    assert (
-        page.evaluate("() => window.__dp.plots.surface.data[0].x.length") == 501
-    )  # start + 500 SGD steps
+    # start + 500 SGD steps, once the surface's turn has come (the plots take turns)
+    page.wait_for_function("() => window.__dp.plots.surface.data[0].x.length === 501")
     assert page.evaluate("() => window.__dp.plots.loss.layout.shapes.length") == 0
 
     page.evaluate(
