@@ -12,14 +12,20 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.core.schemas import MAX_LESSON_STEPS, ConfigError, Int, TrainConfig
+from app.core.schemas import (
+    MAX_CHOICE_CHARS,
+    MAX_CHOICES,
+    MAX_LESSON_STEPS,
+    MAX_PROMPT_CHARS,
+    ConfigError,
+    Int,
+    TrainConfig,
+)
 
 MAX_STEPS = MAX_LESSON_STEPS
 MAX_TITLE = 80
 MAX_TEXT = 1500
-MAX_PROMPT = 200  # as a class vote's `ask` allows
-MAX_CHOICE = 80
-MAX_CHOICES = 6
+MAX_PROMPT, MAX_CHOICE = MAX_PROMPT_CHARS, MAX_CHOICE_CHARS  # a question: what a vote's `ask` allows
 #: Counters a question may be about, besides a run of the step's config.
 COUNTERS = ("loss", "iterations", "epochs", "samples")
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
