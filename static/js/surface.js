@@ -46,7 +46,6 @@ export function createSurface(root, { emptyEl, captionEl, request, extra }) {
   let dirtyCursor = false;
   let arrows = {};      // the −∇L and −∇L_B arrows' tips, for their labels
   let placed = {};      // each label's last textposition (kept while it stays clear)
-  let drawnLabels = ""; // the labels as last drawn (arrange's result, as text)
   let listening = false; // for the plot's resizes (which move the labels' points on screen)
 
   const three = () => view === "3d";
@@ -427,7 +426,6 @@ export function createSurface(root, { emptyEl, captionEl, request, extra }) {
     const color = i >= 0 ? runs[i].color : INK;
     const heads = headPoints();
     const L = arrange(heads);
-    drawnLabels = JSON.stringify(L);
     const tip = (k) => (L[k] ? ["", L[k].text] : []);
     const U = undefined;
     // One restyle for all of it; `undefined` leaves a trace's attribute alone.
