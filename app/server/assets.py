@@ -42,6 +42,8 @@ def minified(path: str, size: int, mtime_ns: int) -> bytes:
 def _compress(key: tuple[str, int, int]) -> None:
     body = zopfli.gzip.compress(minified(*key))
     with _lock:
+        for old in [k for k in _gzipped if k[0] == key[0]]:  # one version per file is kept
+            del _gzipped[old]
         _gzipped[key] = body
         _busy.discard(key)
 
