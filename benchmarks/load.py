@@ -194,6 +194,7 @@ class Row:
     rss_idle: float
     rss_peak: float
     server_cpu: float  # % of one core, over the row
+    server_cpu_s: float  # the server's CPU seconds over the row
     client_cpu: float
     steal: float  # % of the machine's CPU taken by the hypervisor over the row
     extra: str = ""
@@ -242,13 +243,15 @@ async def run_row(n: int, viewers: int = 0) -> Row:
                      f"{p95(taught['delays']) * 1e3:.0f} ms, its run took "
                      f"{taught['seconds']:.1f} s (200 updates at 30 per second: 6.7 s nominal)")
         wall = time.perf_counter() - wall0
-        server_cpu = (cpu_seconds(proc.pid) - server0) / wall * 100
+        server_cpu_s = cpu_seconds(proc.pid) - server0
+        server_cpu = server_cpu_s / wall * 100
         client_cpu = (cpu_seconds() - client0) / wall * 100
         stop.set()
         await sampler
         label = f"{n} + room" if viewers else str(n)
         steal = steal_share(ticks0, cpu_ticks())
-        return Row(label, n, list(results), idle, peak[0], server_cpu, client_cpu, steal, extra)
+        return Row(label, n, list(results), idle, peak[0], server_cpu, server_cpu_s, client_cpu,
+                   steal, extra)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -258,7 +261,7 @@ def print_table(rows: list[Row]) -> None:
     head = (f"{'sessions':>12} | {'gap p95 median':>14} | {'gap p95 worst':>13} | "
             f"{'missed':>6} | {'frame delay p95':>15} | {'drops':>5} | {'errors':>6} | "
             f"{'session s (max)':>15} | {'RSS idle':>8} | {'RSS peak':>8} | "
-            f"{'CPU server':>10} | {'CPU client':>10} | {'steal':>5}")
+            f"{'CPU server':>10} | {'CPU/session':>11} | {'CPU client':>10} | {'steal':>5}")
     print(head)
     print("-" * len(head))
     for row in rows:
@@ -267,7 +270,8 @@ def print_table(rows: list[Row]) -> None:
               f"{f['missed']:>6} | {f['delay_p95']:>12.0f} ms | {f['drops']:>5} | "
               f"{f['errors']:>6} | {f['seconds']:>6.1f} ({f['seconds_max']:>5.1f}) | "
               f"{row.rss_idle:>5.0f} MB | {row.rss_peak:>5.0f} MB | "
-              f"{row.server_cpu:>8.0f} % | {row.client_cpu:>8.0f} % | {row.steal:>3.0f} %")
+              f"{row.server_cpu:>8.0f} % | {row.server_cpu_s / row.n * 1e3:>8.0f} ms | "
+              f"{row.client_cpu:>8.0f} % | {row.steal:>3.0f} %")
     for row in rows:
         if row.extra:
             print(f"{row.label}: {row.extra}")
@@ -276,7 +280,9 @@ def print_table(rows: list[Row]) -> None:
             print(f"{row.label}: first errors: {errors[:3]}")
     print(f"targets: frame gap p95 < {GAP_TARGET * 1e3:.0f} ms per session ('missed' counts the "
           f"sessions above it), no drops or errors, server RSS < {RSS_TARGET} MB. CPU: % of one "
-          f"core over the row; the client shares this machine's {os.cpu_count()} cores with "
+          "core over the row; CPU/session: the server's CPU time over the row divided by its "
+          f"sessions (each a ~10 s race); the client shares this machine's {os.cpu_count()} "
+          "cores with "
           "the server. Steal: % of the machine's CPU time the hypervisor gave to other guests "
           "(this VM's noisy neighbours); rows with much steal overstate every delay.")
 

@@ -13,7 +13,7 @@ from surfaces import moons_model, rel, train_params
 
 import engine
 from engine.problem import Problem
-from engine.projection import Residuals
+from engine.projection import Residuals, _principal_directions
 from engine.surface import exact_surface, projected_surface, surface_values
 
 
@@ -269,3 +269,15 @@ def test_the_pca_plane_holds_the_paths_and_a_random_slice_does_not(moons):
     assert np.all((pca.x[0] < every[:, 0]) & (every[:, 0] < pca.x[-1]))
     assert np.all((pca.y[0] < every[:, 1]) & (every[:, 1] < pca.y[-1]))
     assert np.ptp(np.append(every[:, 0], 0.0)) > 0.6 * (pca.x[-1] - pca.x[0])
+
+
+@pytest.mark.parametrize("k", [3, 40, 400])  # fewer points than parameters, and more
+def test_pca_directions_are_the_svds_leading_right_singular_vectors(k):
+    rng = np.random.default_rng(k)
+    offsets = np.cumsum(rng.standard_normal((k, 97)), axis=0)  # a wandering path's offsets
+    directions, explained = _principal_directions(offsets, offsets[0], np.random.default_rng(0))
+    _, s, vt = np.linalg.svd(offsets, full_matrices=False)
+    for d, v in zip(directions, vt[:2], strict=True):
+        np.testing.assert_allclose(abs(d @ v), 1.0, atol=1e-9)  # the same line, either sign
+    np.testing.assert_allclose(directions @ directions.T, np.eye(2), atol=1e-12)
+    np.testing.assert_allclose(explained, s[:2] ** 2 / np.sum(s * s), rtol=1e-9)
