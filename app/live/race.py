@@ -20,6 +20,7 @@ from app.core.history import thin
 from app.core.repeats import median_repeat, spread
 from app.core.schemas import TrainConfig
 from app.core.settings import Settings
+from app.live import surfaces
 from engine import Dataset, Problem, Schedule, Step, make_dataset, model_for
 from engine.datasets import custom_dataset
 from engine.descent import RunSpec, start_runs
@@ -207,11 +208,24 @@ class Race:
     # -- the surface -----------------------------------------------------------------------
     def _make_surface(self) -> Surface:
         if self.model.n_params == 2:
-            return exact_surface(self.model, self.config.loss, self.data.X, self.data.y,
-                                 grid=SURFACE_GRID, start=self.start)
-        return projected_surface(self.model, self.config.loss, self.data.X, self.data.y,
-                                 grid=PROJECTED_GRID, method="random", seed=self.config.seed,
-                                 center=self.start)
+            return surfaces.shared(self._digest("exact"), lambda: exact_surface(
+                self.model, self.config.loss, self.data.X, self.data.y, grid=SURFACE_GRID,
+                start=self.start))
+        return self._projected("random", None)
+
+    def _projected(self, method: str, fit: dict[str, np.ndarray] | None) -> Surface:
+        """The projected surface through the start: a random slice, or the plane of `fit`."""
+        paths = [part for name, p in (fit or {}).items() for part in (name, p)]
+        return surfaces.shared(self._digest(method, *paths), lambda: projected_surface(
+            self.model, self.config.loss, self.data.X, self.data.y, paths=fit,
+            grid=PROJECTED_GRID, method=method, seed=self.config.seed, center=self.start))
+
+    def _digest(self, *parts: Any) -> bytes:
+        """What this race's surfaces depend on, and `parts` (see app/live/surfaces.py)."""
+        model = self.model
+        return surfaces.digest(model.layer_sizes, model.activation, model.output,
+                               self.config.loss, self.config.seed, self.data.X, self.data.y,
+                               self.start, *parts)
 
     @property
     def exact(self) -> bool:
@@ -228,7 +242,12 @@ class Race:
         lead = self.leading_iteration()
         if lead <= self.fitted_at:
             return False
-        return lead >= max(AUTO_FIT_FIRST, AUTO_FIT_GROWTH * self.fitted_at) or self.finished
+        return lead >= self._fit_due() or self.finished
+
+    def _fit_due(self) -> int:
+        """The leading iteration of the next refit (its points are the fit's, whenever the
+        pacer gets to it: races of one config then fit the same points, and share the plane)."""
+        return max(AUTO_FIT_FIRST, AUTO_FIT_GROWTH * self.fitted_at)
 
     # -- advancing -------------------------------------------------------------------------
     @property
@@ -382,19 +401,16 @@ class Race:
                 return None
             if not auto:
                 self.plane = method
-            return self._reproject(method)
+            return self._reproject(method, self._fit_due() if auto and not self.finished else None)
 
-    def _reproject(self, method: str) -> dict[str, Any]:
-        fit = self._fit_paths()
-        if method == "pca":
-            self.fitted_at = self.leading_iteration()  # also when it fails: not again every tick
+    def _reproject(self, method: str, upto: int | None = None) -> dict[str, Any]:
+        """The plane of the points up to iteration `upto` (all if None), every point on it."""
+        fit = self._fit_paths(upto)
+        if method == "pca":  # (also when it fails: not again every tick)
+            self.fitted_at = self.leading_iteration() if upto is None else upto
             if not fit:
                 raise ValueError("the PCA plane needs the paths: start the runs first")
-        self.surface = projected_surface(
-            self.model, self.config.loss, self.data.X, self.data.y,
-            paths=fit if method == "pca" else None, grid=PROJECTED_GRID, method=method,
-            seed=self.config.seed, center=self.start,
-        )
+        self.surface = self._projected(method, fit if method == "pca" else None)
         self.residuals = Residuals()
         coords: dict[str, dict] = {}
         for run in self.all:
@@ -419,15 +435,17 @@ class Race:
         message["paths"] = coords
         return message
 
-    def _fit_paths(self) -> dict[str, np.ndarray]:
-        """Each run's points the plane is fitted to: finite, and not on the way to diverging."""
+    def _fit_paths(self, upto: int | None = None) -> dict[str, np.ndarray]:
+        """Each run's points the plane is fitted to (up to iteration `upto`): finite, and not
+        on the way to diverging."""
         limit = FIT_LOSS_FACTOR * self.initial_loss if math.isfinite(self.initial_loss) else 0
         far = FIT_DISTANCE_FACTOR * max(float(np.linalg.norm(self.start)), 1.0)
         fit = {}
         for run in self.all:
             name = run.name if run.repeat == 0 else f"{run.name} #{run.repeat}"
             rows = [row for point, row in zip(run.points, run.param_rows, strict=True)
-                    if point["loss"] is not None and point["loss"] <= limit  # not NaN either
+                    if (upto is None or point["iteration"] <= upto)
+                    and point["loss"] is not None and point["loss"] <= limit  # not NaN either
                     and np.all(np.abs(row - self.start) < far)]  # nor inf
             if rows:
                 fit[name] = np.array(rows)
