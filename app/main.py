@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.templating import Jinja2Templates
+from threadpoolctl import threadpool_limits
 
 from app.core import errors
 from app.core.paths import STATIC_DIR, TEMPLATES_DIR
@@ -77,6 +78,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, object]]:
     """
     configure_logging(app.state.settings.log_level)
     threading.Thread(target=assets.warm, args=(STATIC_DIR,), daemon=True).start()  # Zopfli, once
+    # One BLAS thread per call: the engine's matrices are small and the sessions are the
+    # parallelism; OpenBLAS's second thread spinning beside each tiny product cost a busy
+    # server 15 % more CPU per session (issue 17). threadpoolctl sets it at run time, whatever
+    # imported NumPy first, where an environment variable must come before that import.
+    threadpool_limits(limits=1, user_api="blas")
     raise_open_file_limit()  # here too for `uvicorn app.main:app` and each worker
     quiet_invalid_utf8()
     loop = asyncio.get_running_loop()
