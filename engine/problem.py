@@ -7,6 +7,7 @@ and the page only display these numbers.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,12 +41,13 @@ class Schedule:
     batch_size: int | None
     epochs: int
 
-    @property
+    # Cached (a frozen dataclass's fields never change): every point of a race asks.
+    @functools.cached_property
     def effective_batch_size(self) -> int:
         """The batch size a full batch of the epoch has: at most n."""
         return self.n_samples if self.batch_size is None else min(self.batch_size, self.n_samples)
 
-    @property
+    @functools.cached_property
     def iterations_per_epoch(self) -> int:
         return iterations_per_epoch(self.n_samples, self.batch_size)
 

@@ -101,6 +101,9 @@ class Surface:
         """Plane coordinates (a, b) and residual share of one parameter vector or a stack (k, n)."""
         theta = np.asarray(params, dtype=np.float64)
         single = theta.ndim == 1
+        if single and self.kind == "exact" and theta.shape == (2,) \
+                and math.isfinite(theta[0] + theta[1]):  # every point of a w·x + b race
+            return theta - self.center, 0.0
         stack = _as_stack(theta, self.n_params, "params")
         if self.kind == "exact":  # the plane is the whole (w, b) space
             xy, share = stack - self.center, np.zeros(stack.shape[0])

@@ -118,7 +118,7 @@ def run_race(config: TrainConfig, iterations: Mapping[str, int] | None = None,
     cuts = plan(config, iterations, limits)
     race = Race(config, generation=1, limits=limits, keep_all=True)
     for run in race.all:
-        while len(run.points) < cuts[run.name] and race.advance(run) is not None:
+        while len(run.points) < cuts[run.name] and race.advance(run, False) is not None:
             pass
     return race
 
