@@ -2,8 +2,9 @@
 
 It gives each run credit at `speed` iterations per second (or, pacing by samples, at rates that
 give every run the same samples per second), advances the runs that are due, coalesces the new
-points into at most ~30 frames per second, and sends the inspected run's details. A paced tick
-is a few iterations, done on the event loop; it wakes only when an iteration is due. At speed 0
+points into at most 20 frames per second, and sends the inspected run's details. A paced tick
+is a few iterations, done on the event loop; it wakes when a frame is due and an iteration with
+it (iterations due sooner wait for the frame: one wake-up and one send per frame). At speed 0
 the engine runs in a worker thread in slices of a few milliseconds, so the event loop stays
 free for other pages and sessions; details run there too unless they proved cheap. The pacer
 awaits each send before computing more, so a client that stops reading stops its trainer
@@ -32,7 +33,11 @@ SLICE = 0.012  # seconds of engine work per slice in a worker thread (speed 0), 
 INLINE_SLICE = 0.004  # ... and on the event loop itself (a paced tick: a few iterations)
 DETAIL_EVERY = 0.25  # seconds between detail messages of the inspected run
 OTHER_DETAIL_EVERY = 2.0  # ... and of the other runs
-FRAME_EVERY = 0.033  # seconds between frames: points are coalesced (~30 frames per second)
+#: Seconds between frames: points are coalesced (20 frames per second). The page redraws its
+#: three plots in turn, one per animation frame, so each plot shows at most ~20 updates a
+#: second (static/js/draw.js): more frames would cost the server sends, not the class motion.
+#: At 100 sessions each frame's send was a fifth of the server's CPU (issue 17).
+FRAME_EVERY = 0.05
 MAX_CREDIT_SECONDS = 0.25  # a late tick may catch up this much, not more
 TIMER_SLACK = 0.001  # a nap until the next iteration is due lasts this much longer (timer jitter)
 INLINE_DETAILS = 0.002  # details that cost less CPU than this are computed on the event loop
@@ -158,6 +163,8 @@ class Pacer:
         """Nap until the next iteration or frame is due (at least until the next tick)."""
         now = time.monotonic()
         spare = max(TICK - (now - tick_start), self.until_due(race))
+        if self.session.speed > 0:  # an iteration due before the next frame waits for it
+            spare = max(spare, self.last_frame + FRAME_EVERY - now)
         if self.pending:  # points held back by FRAME_EVERY go out in time
             spare = min(spare, self.last_frame + FRAME_EVERY - now)
         if spare > 0:

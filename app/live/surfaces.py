@@ -15,6 +15,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from engine.surface import Surface
 MAX_BYTES = 16 * 2**20  #: the kept surfaces' arrays, at most
 
 _kept: OrderedDict[bytes, tuple[Surface, int]] = OrderedDict()
+_building: dict[bytes, Future] = {}  # surfaces being built, by key: one entry per builder
 _lock = threading.Lock()
 _bytes = 0
 
@@ -51,21 +53,36 @@ def nbytes(surface: Surface) -> int:
 
 
 def shared(key: bytes, build: Callable[[], Surface]) -> Surface:
-    """The surface kept under `key`, or `build()`'s, kept (built outside the lock: two races
-    that miss at once both compute it, and the same surface is kept)."""
+    """The surface kept under `key`, or `build()`'s, kept. A race that asks while another
+    builds the same surface waits for it: a class that presses Start together reaches its
+    first refit together, and one of them computes it (others raise what the builder raised)."""
     global _bytes
     with _lock:
         if key in _kept:
             _kept.move_to_end(key)
             return _kept[key][0]
-    surface = build()
+        pending = _building.get(key)
+        mine = pending is None
+        if mine:
+            pending = _building[key] = Future()
+    if not mine:
+        return pending.result()
+    try:
+        surface = build()
+    except BaseException as exc:
+        with _lock:
+            del _building[key]
+        pending.set_exception(exc)
+        raise
     size = nbytes(surface)
     with _lock:
-        if key not in _kept and size <= MAX_BYTES:
+        del _building[key]
+        if size <= MAX_BYTES:
             _kept[key] = (surface, size)
             _bytes += size
             while _bytes > MAX_BYTES:
                 _bytes -= _kept.popitem(last=False)[1][1]
+    pending.set_result(surface)
     return surface
 
 

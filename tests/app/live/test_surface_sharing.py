@@ -1,5 +1,8 @@
 """Races of one config share their surfaces (app/live/surfaces.py), and only those."""
 
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -62,3 +65,42 @@ def test_the_kept_surfaces_stay_within_their_bytes(monkeypatch):
     assert surfaces.kept_bytes() <= 3 * size + 10
     assert Race(TrainConfig(**{**MOONS, "seed": 5}), 1).surface is races[-1].surface  # kept
     assert Race(TrainConfig(**{**MOONS, "seed": 1}), 1).surface is not races[0].surface  # gone
+
+
+def test_races_that_ask_together_wait_for_one_build():
+    race = Race(TrainConfig(**{**MOONS, "seed": 77}), 1)
+    key, built, go = surfaces.digest("together", 77), [], threading.Event()
+
+    def build():
+        built.append(1)
+        go.wait(60)  # held until every other caller waits for this build
+        return projected_surface(race.model, "binary_crossentropy", race.data.X, race.data.y,
+                                 grid=5, seed=77)
+
+    got: list = []
+    threads = [threading.Thread(target=lambda: got.append(surfaces.shared(key, build)))
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 60
+    while not (key in surfaces._building
+               and len(surfaces._building[key]._condition._waiters) == 7):
+        assert time.monotonic() < deadline, f"{len(built)} builds started: not one"
+        time.sleep(0.001)
+    go.set()
+    for t in threads:
+        t.join()
+    assert len(built) == 1 and len(got) == 8 and all(s is got[0] for s in got)
+
+
+def test_a_failed_build_raises_and_is_not_kept():
+    key = surfaces.digest("fails")
+
+    def build():
+        raise ValueError("the paths never leave the center")
+
+    with pytest.raises(ValueError, match="never leave"):
+        surfaces.shared(key, build)
+    assert key not in surfaces._building
+    race = Race(TrainConfig(**MOONS), 1)
+    assert surfaces.shared(key, lambda: race.surface) is race.surface  # built again, kept
