@@ -32,6 +32,9 @@ TICK = 1 / 60  # seconds between pacing ticks (frames go out every FRAME_EVERY)
 SLICE = 0.012  # seconds of engine work per slice in a worker thread (speed 0), at most
 INLINE_SLICE = 0.004  # ... and on the event loop itself (a paced tick: a few iterations)
 DETAIL_EVERY = 0.25  # seconds between detail messages of the inspected run
+#: ... twice that while this process serves more than CROWD sessions: a detail costs 10-20 times
+#: a point, and a lecture hall's frames come first (issue 17)
+CROWD = 50
 OTHER_DETAIL_EVERY = 2.0  # ... and of the other runs
 #: Seconds between frames: points are coalesced (20 frames per second). The page redraws its
 #: three plots in turn, one per animation frame, so each plot shows at most ~20 updates a
@@ -138,13 +141,16 @@ class Pacer:
         now = time.monotonic()
         if session.paused or race.finished or now - self.last_frame >= FRAME_EVERY:
             await self.flush_frame(race)
-        if session.paused or race.finished or now - self.last_detail >= DETAIL_EVERY:
+        if session.paused or race.finished or now - self.last_detail >= self.detail_every():
             self.last_detail = now
             await self.send_details(race)
         if race.finished:
             await self.finish(race)
         elif not session.paused:
             await self.rest(race, tick_start)
+
+    def detail_every(self) -> float:
+        return detail_every(self.session.open_sessions())
 
     async def advance(self, race: Race, tick_start: float) -> tuple[Points, float]:
         """One step while paused (the Step button), else a slice of the credit earned."""
@@ -291,6 +297,11 @@ class Pacer:
                 out.append(message)
                 self.detail_sent[run.name] = (run.last.iteration, now)
         return out
+
+
+def detail_every(open_sessions: int) -> float:
+    """Seconds between two rounds of details: DETAIL_EVERY, doubled in a crowd."""
+    return DETAIL_EVERY * (2 if open_sessions > CROWD else 1)
 
 
 def _wake(waiter: asyncio.Future) -> None:

@@ -82,6 +82,10 @@ class Session:
             error["limit"] = limit
         await self.send(error)
 
+    def open_sessions(self) -> int:
+        """Training sockets this process serves now (this one included)."""
+        return len(self.ws.app.state.connections.sessions)
+
     def poke(self) -> None:
         """The state changed: the pacer looks again at once."""
         self.pacer.poke()
