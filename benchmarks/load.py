@@ -3,7 +3,9 @@
     python benchmarks/load.py [N ...] [room]    # default: 10 25 50 100, then 50 + a 300-viewer room
 
 N concurrent `/ws/train` sessions at the default speed, as a class that opened five shared links
-(five configs cycling over the sessions, MLPs with projected surfaces included), each ~10 s long.
+(five configs cycling over the sessions, MLPs with projected surfaces included), each ~10 s long;
+each inspects its SGD run as a page's step panel does (its details opened up a few times a
+second).
 Per row, against a fresh server (the real app under uvicorn, one process, loopback):
 
 - frame gap p95: per session, the 95th percentile of the time between two frames while its runs
@@ -94,6 +96,8 @@ async def session(base: str, index: int) -> Result:
     try:
         async with websockets.connect(url, max_size=2**26, open_timeout=120) as ws:
             await ws.send(json.dumps({"type": "start", "config": CONFIGS[result.config]}))
+            # as a page does: its step panel opens up one run (the default: the first, SGD)
+            await ws.send(json.dumps({"type": "inspect", "run": "SGD"}))
             async for raw in ws:
                 if raw.startswith('{"type":"frame"'):
                     now = time.perf_counter()
