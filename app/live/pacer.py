@@ -32,8 +32,8 @@ TICK = 1 / 60  # seconds between pacing ticks (frames go out every FRAME_EVERY)
 SLICE = 0.012  # seconds of engine work per slice in a worker thread (speed 0), at most
 INLINE_SLICE = 0.004  # ... and on the event loop itself (a paced tick: a few iterations)
 DETAIL_EVERY = 0.25  # seconds between detail messages of the inspected run
-#: ... twice that while this process serves more than CROWD sessions: a detail costs 10-20 times
-#: a point, and a lecture hall's frames come first (issue 17)
+#: ... twice that (and twice OTHER_DETAIL_EVERY) while this process serves more than CROWD
+#: sessions: a detail costs 10-20 times a point, and a lecture hall's frames come first (issue 17)
 CROWD = 50
 OTHER_DETAIL_EVERY = 2.0  # ... and of the other runs
 #: Seconds between frames: points are coalesced (20 frames per second). The page redraws its
@@ -283,6 +283,7 @@ class Pacer:
         out = []
         now = time.monotonic()
         session = self.session
+        crowd = self.detail_every() / DETAIL_EVERY  # 2 in a crowd, else 1
         for run in race.runs.values():
             if run.last is None:
                 continue
@@ -290,7 +291,7 @@ class Pacer:
             sent_iteration, sent_at = self.detail_sent.get(run.name, (0, 0.0))
             if run.last.iteration == sent_iteration:
                 continue
-            if not inspected and now - sent_at < OTHER_DETAIL_EVERY and run.going:
+            if not inspected and now - sent_at < OTHER_DETAIL_EVERY * crowd and run.going:
                 continue
             message = race.detail_message(run, inspected, session.batch_surface and inspected)
             if message is not None:
