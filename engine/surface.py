@@ -101,9 +101,10 @@ class Surface:
         """Plane coordinates (a, b) and residual share of one parameter vector or a stack (k, n)."""
         theta = np.asarray(params, dtype=np.float64)
         single = theta.ndim == 1
-        if single and self.kind == "exact" and theta.shape == (2,) \
-                and math.isfinite(theta[0] + theta[1]):  # every point of a w·x + b race
-            return theta - self.center, 0.0
+        if single and theta.shape == self.center.shape:
+            one = self._project_one(theta)
+            if one is not None:
+                return one
         stack = _as_stack(theta, self.n_params, "params")
         if self.kind == "exact":  # the plane is the whole (w, b) space
             xy, share = stack - self.center, np.zeros(stack.shape[0])
@@ -112,6 +113,21 @@ class Surface:
         if single:
             return xy[0], float(share[0])
         return xy, share
+
+    def _project_one(self, theta: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """`project` of one finite vector (every point of a race), without the stack's checks
+        and with Python's float arithmetic for its two lengths: a third of the time. The same
+        coordinates, bit for bit; None for a vector that is not finite (the checks then say so)."""
+        delta = theta - self.center
+        dist2 = float(delta @ delta)
+        if not math.isfinite(dist2):  # not finite (or beyond 1e154: the general path)
+            return None
+        if self.kind == "exact":  # the plane is the whole (w, b) space
+            return delta, 0.0
+        xy = (delta[None, :] @ self._pinv.T)[0]  # as project_points computes it
+        r = delta - xy @ self.directions
+        share = math.sqrt(float(r @ r) / dist2) if dist2 > 0 else 0.0
+        return xy, min(share, 1.0)
 
     def project_direction(self, vector: np.ndarray) -> np.ndarray:
         """A direction in parameter space (a gradient, say) as (a, b) on the plane."""

@@ -14,7 +14,7 @@ from surfaces import moons_model, rel, train_params
 import engine
 from engine.problem import Problem
 from engine.projection import Residuals, _principal_directions
-from engine.surface import exact_surface, projected_surface, surface_values
+from engine.surface import exact_surface, project_points, projected_surface, surface_values
 
 
 # -- projected surfaces ----------------------------------------------------------------------
@@ -281,3 +281,18 @@ def test_pca_directions_are_the_svds_leading_right_singular_vectors(k):
         np.testing.assert_allclose(abs(d @ v), 1.0, atol=1e-9)  # the same line, either sign
     np.testing.assert_allclose(directions @ directions.T, np.eye(2), atol=1e-12)
     np.testing.assert_allclose(explained, s[:2] ** 2 / np.sum(s * s), rtol=1e-9)
+
+
+def test_one_vector_projects_as_the_stack_does(moons):
+    model = moons_model()
+    s = projected_surface(model, "binary_crossentropy", moons.X, moons.y, grid=5, seed=3)
+    rng = np.random.default_rng(5)
+    for scale in (1e-6, 1e-2, 1.0, 10.0):
+        theta = s.center + scale * rng.standard_normal(s.center.size)
+        xy, share = s.project(theta)
+        stack_xy, stack_share = project_points(theta[None], s.center, s.directions)
+        np.testing.assert_array_equal(xy, stack_xy[0])  # the coordinates, bit for bit
+        assert rel(share, stack_share[0]) < 1e-12
+    assert s.project(s.center) == (pytest.approx([0.0, 0.0]), 0.0)
+    with pytest.raises(ValueError, match="not finite"):
+        s.project(np.full(s.center.size, np.nan))
