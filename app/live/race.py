@@ -207,6 +207,7 @@ class Race:
         self.plane = "pca"  # projected: the plane asked for ("pca" follows the paths, or "random")
         self.fitted_at = 0  # the leading run's iteration when the plane was last fitted to them
         self.plane_lock = threading.Lock()
+        self._base_digest: bytes | None = None
         self.surface = self._make_surface()
 
     # -- the surface -----------------------------------------------------------------------
@@ -226,10 +227,12 @@ class Race:
 
     def _digest(self, *parts: Any) -> bytes:
         """What this race's surfaces depend on, and `parts` (see app/live/surfaces.py)."""
-        model = self.model
-        return surfaces.digest(model.layer_sizes, model.activation, model.output,
-                               self.config.loss, self.config.seed, self.data.X, self.data.y,
-                               self.start, *parts)
+        if self._base_digest is None:  # the data, the model and its start: once per race
+            model = self.model
+            self._base_digest = surfaces.digest(
+                model.layer_sizes, model.activation, model.output, self.config.loss,
+                self.config.seed, self.data.X, self.data.y, self.start)
+        return surfaces.digest(self._base_digest, *parts)
 
     @property
     def exact(self) -> bool:

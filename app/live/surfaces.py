@@ -36,7 +36,7 @@ def digest(*parts: Any) -> bytes:
     for part in parts:
         if isinstance(part, np.ndarray):
             h.update(f"{part.dtype}{part.shape}".encode())
-            h.update(np.ascontiguousarray(part).tobytes())
+            h.update(memoryview(np.ascontiguousarray(part)).cast("B"))  # read in place
         else:
             h.update(repr(part).encode())
         h.update(b"\0")
