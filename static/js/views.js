@@ -3,8 +3,7 @@
 // learning-rate map, the surface panel's third view (createLrMap, below).
 
 import { t, lang, setLang, onLangChange } from "./i18n.js";
-import { $, fmt, plotLayout, plotConfig } from "./common.js";
-import { announce } from "./announce.js";
+import { $, fmt, plotLayout, plotConfig, announce } from "./common.js";
 import { state, ROOM, readOnly, clearRuns, total, configKey } from "./state.js";
 
 export function createViews(ui) {
