@@ -34,7 +34,10 @@ export function createDispatch(ui) {
       state.initialLoss = msg.initial_loss ?? null;
       ui.lessons.follow(msg.lesson); // a viewer: the presenter's lesson step
       // the server's defaults filled in, unless the user changed a control since this start
-      if (!ROOM && state.config && configKey(ui.controls.getConfig()) === state.sent) ui.controls.setConfig({ ...state.config, speed: undefined });
+      if (!ROOM && state.config && configKey(ui.controls.getConfig()) === state.sent) {
+        ui.controls.setConfig({ ...state.config, speed: undefined });
+        state.sent = configKey(ui.controls.getConfig()); // the same race, as the form now spells it (the map's key)
+      }
       ui.counters.setRuns(state.runs, state.config || {}); // first: its height sets the plots' rows
       ui.surface.reset(); ui.surface.setRuns(state.runs);
       ui.loss.setRuns(state.runs, msg.initial_loss);
