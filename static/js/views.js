@@ -151,7 +151,7 @@ export function createLrMap(ui) {
   function set(m, k) {
     map = m && { lrs: m.lrs, batch_sizes: m.batch_sizes, cells: m.cells, lr_limit: m.lr_limit };
     key = k; at = null; said.textContent = "";
-    if (!map && window.Plotly) Plotly.purge(plot);
+    if (!map && window.Plotly) { Plotly.purge(plot); plot.on_ = null; } // purge drops the click listener too
     idle(); draw();
   }
 

@@ -274,6 +274,14 @@ def test_a_saved_run_carries_its_map_and_a_fresh_page_shows_it(live_server, brow
         fresh.wait_for_function(DRAWN, timeout=20_000)
         assert fresh.evaluate(f"() => {MAP}.data[0].z") == z
         assert not fresh.evaluate("() => window.sent.some(m => m.type === 'sweep')")  # as saved
+        fresh.click("#btn-reset")  # back to the live page: its own map, and a click races again
+        fresh.wait_for_function("() => !window.__dp.state.replay && window.__dp.state.generation !== null")
+        fresh.click("#view-map")
+        fresh.wait_for_function(f"() => window.sent.some(m => m.type === 'sweep') && ({DRAWN})()",
+                                timeout=60_000)
+        x, y = cell_point(fresh, 6, 1)
+        fresh.mouse.click(x, y)
+        fresh.wait_for_function("() => window.__dp.state.status === 'running'", timeout=20_000)
         assert fresh.console_errors == [], fresh.console_errors
     finally:
         fresh.context.close()
