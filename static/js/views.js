@@ -155,10 +155,11 @@ export function createLrMap(ui) {
     idle(); draw();
   }
 
-  /** The cursor's cell in words: "learning rate 0.1, batch 8: final loss 0.031" (or diverged). */
+  /** The cursor's cell in words: "learning rate 0.1, batch 8: final loss 0.031" (or diverged;
+   *  "…, Full batch: …"). */
   function words(i, j) {
-    const c = map.cells[i][j];
-    return t(c.status === "diverged" ? "map.cell_x" : "map.cell", { lr: map.lrs[i], b: map.batch_sizes[j] || t("run.Full batch"), v: fmt(c.loss) });
+    const c = map.cells[i][j], n = map.batch_sizes[j];
+    return t(c.status === "diverged" ? "map.cell_x" : "map.cell", { lr: map.lrs[i], b: n ? t("map.batch", { n }) : t("run.Full batch"), v: fmt(c.loss) });
   }
 
   function draw() {

@@ -152,11 +152,12 @@ RECORD_SENT = """() => { const send = WebSocket.prototype.send; window.sent = []
 CURSOR = f"() => ({MAP}.layout.shapes || []).filter(s => s.type === 'rect')"
 
 
-@pytest.mark.parametrize("lang, says, diverged", [
-    ("en", "learning rate 0.15, batch 8: final loss ", "learning rate 10, batch 8: diverged"),
-    ("ko", "학습률 0.15, 배치 8: 최종 손실 ", "학습률 10, 배치 8: 발산"),
+@pytest.mark.parametrize("lang, says, diverged, full", [
+    ("en", "learning rate 0.15, batch 8: final loss ", "learning rate 10, batch 8: diverged",
+     "learning rate 10, Full batch: diverged"),
+    ("ko", "학습률 0.15, 배치 8: 최종 손실 ", "학습률 10, 배치 8: 발산", "학습률 10, 전체 배치: 발산"),
 ])
-def test_the_map_works_from_the_keyboard_alone(live_server, page, lang, says, diverged):
+def test_the_map_works_from_the_keyboard_alone(live_server, page, lang, says, diverged, full):
     page.add_init_script(f"({RECORD_SENT})()")
     page.goto(f"{live_server}/?lang={lang}")
     page.wait_for_function("() => !document.body.classList.contains('loading-plots') &&"
@@ -186,6 +187,11 @@ def test_the_map_works_from_the_keyboard_alone(live_server, page, lang, says, di
     for _ in range(8):  # past the last learning rate: the cursor stays on it
         page.keyboard.press("ArrowRight")
     assert page.text_content("#map-cell") == diverged
+    for key in ("ArrowUp", "ArrowUp", "ArrowUp"):  # past the top row (full batch): it stays
+        page.keyboard.press(key)
+    assert page.text_content("#map-cell") == full  # "Full batch", not "batch Full batch"
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
     for _ in range(5):
         page.keyboard.press("ArrowLeft")
     page.evaluate("() => { window.sent.length = 0; }")
