@@ -136,6 +136,8 @@ class Sweeper:
         self.session = session
         self.ticket = 0  # the map being computed; a newer one (or cancel) moves it on
         self.reported = 0.0  # when its latest `sweep_progress` went out (monotonic)
+        # the latest map sent, with the config it is of: a room presented later gets it too
+        self.latest: tuple[dict[str, Any], dict[str, Any]] | None = None
 
     def cancel(self) -> None:
         """Drop the map in progress (its slice ends, and nothing more of it is sent)."""
@@ -167,7 +169,15 @@ class Sweeper:
             finally:
                 tg.cancel_scope.cancel()
         if ticket == self.ticket:
-            await session.send({"type": "sweep_result", "id": msg.id, **result(msg, sweep)})
+            message = {"type": "sweep_result", "id": msg.id, **result(msg, sweep)}
+            self.latest = (map_config(msg.config), message)
+            await session.send(message)
+
+    def latest_of(self, config: Any) -> dict[str, Any] | None:
+        """The latest map sent, if it is of this config (any field but the speed)."""
+        if self.latest is None or self.latest[0] != map_config(config):
+            return None
+        return self.latest[1]
 
     async def _report(self, msg: SweepMessage, sweep: Sweep, ticket: int) -> None:
         """`sweep_progress` now, and later whenever the slices (waiting their turn, or with
@@ -196,6 +206,11 @@ class Sweeper:
         if limit is not None:
             error["limit"] = limit
         await self.session.send(error)
+
+
+def map_config(config: Any) -> dict[str, Any]:
+    """What a map depends on: a config's every field but its speed."""
+    return config.model_dump(exclude={"speed"})
 
 
 def limiter(session: Session) -> anyio.CapacityLimiter:

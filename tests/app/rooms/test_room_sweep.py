@@ -83,3 +83,28 @@ def test_a_map_the_room_keeps_is_bounded():
                "lrs": [1.2345678901234567e-300] * 24, "batch_sizes": [100_000] * 8,
                "cells": [[cell] * 8 for _ in range(24)], "lr_limit": 1.2345678901234567e-300}
     assert len(encode(largest)) <= MAX_SWEEP_BYTES
+
+
+def test_a_map_computed_before_presenting_reaches_the_room(live_server):
+    """The presenter computes the map of its race's config, then presents: the room gets the
+    race so far and that map; a map of another config stays out."""
+    teacher = Client(live_server)
+    start(teacher, CONFIG)
+    result = sweep(teacher, 5)
+    room = create_room(live_server)
+    present(teacher, room)
+    viewer = Viewer(live_server, room["code"])
+    seen, before = first_map(viewer)
+    assert seen == result and "started" in [m["type"] for m in before]
+    viewer.close()
+
+    other = create_room(live_server)
+    teacher.send({"type": "sweep", "id": 6, **SWEEP, "config": {**CONFIG, "epochs": 2}})
+    teacher.until("sweep_result")  # the map of another config than the race's
+    present(teacher, other)
+    late = Viewer(live_server, other["code"])
+    late.until("state")  # the run so far, and no map after it:
+    teacher.send({"type": "sweep", "id": 7, **SWEEP})
+    assert first_map(late)[0]["id"] == 7
+    late.close()
+    teacher.close()
