@@ -2,13 +2,14 @@
 // them together. The same page serves the teacher (/ws/train), a viewer of a room (/room/CODE,
 // read-only) and the replay of a file. Where things live:
 //   js/state.js     the page's state and the options the server wrote into the page
-//   js/dispatch.js  the dispatch table: one handler per message `type`
+//   js/dispatch.js  the dispatch table: one handler per message `type`; the notice
 //   js/actions.js   start, pause, step, reset and the command queue
 //   js/replay.js    a saved run replayed through the dispatch table
-//   js/inspect.js   the inspected run, live or at the timeline's iteration
+//   js/inspect.js   the inspected run, live or at the timeline's iteration; the timeline
 //   js/views.js     the status badge, view toggles, language, large text, the learning-rate map
 //   js/draw.js      one requestAnimationFrame flush for every widget
 //   js/runsedit.js  the runs editor on the run cards
+//   js/classroom.js share, present, save / load, and a room's viewer
 //   js/lessons.js   the lesson strip: a step's text and question, Prev / Next, the Lessons menu
 //   js/*.js         one module per widget (surface, loss chart, data view, counters, ...)
 
@@ -16,25 +17,20 @@ import { t, applyI18n, onLangChange } from "./js/i18n.js";
 import { $ } from "./js/common.js";
 import { state, page, initialConfig, ROOM } from "./js/state.js";
 import { createSocket } from "./js/socket.js";
-import { createControls } from "./js/controls.js";
+import { createControls, createMore } from "./js/controls.js";
 import { createSurface } from "./js/surface.js";
 import { createLossChart } from "./js/losschart.js";
 import { createDataView } from "./js/dataview.js";
 import { createCounters } from "./js/counters.js";
 import { createStepPanel } from "./js/steppanel.js";
-import { createTimeline } from "./js/timeline.js";
-import { createClassroom } from "./js/classroom.js";
-import { createFiles } from "./js/files.js";
+import { createClassroom, createFiles, createViewer } from "./js/classroom.js";
 import { createDraw } from "./js/draw.js";
-import { createNotice, errorText } from "./js/notice.js";
-import { createDispatch } from "./js/dispatch.js";
+import { createDispatch, createNotice, errorText } from "./js/dispatch.js";
 import { createActions } from "./js/actions.js";
 import { createReplay } from "./js/replay.js";
-import { createInspect } from "./js/inspect.js";
+import { createInspect, createTimeline } from "./js/inspect.js";
 import { createViews, createLrMap } from "./js/views.js";
-import { createViewer } from "./js/viewer.js";
 import { createRunsEditor } from "./js/runsedit.js";
-import { createMore } from "./js/more.js";
 import { createVote } from "./js/vote.js";
 import { createLessons, currentQuestion } from "./js/lessons.js";
 import { createRepeats } from "./js/repeats.js";

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.core.schemas import MAX_RUNS, Int, TrainConfig, echo, first_error
 from app.core.settings import Settings
+from app.export.lrmap import LrMap, check_shape
 from app.live.race import DEFAULT_LIMITS, Race, check_run
 from engine.losses import get_task
 from engine.problem import iterations_per_epoch
@@ -41,6 +42,7 @@ class ExportRequest(BaseModel):
     config: TrainConfig = Field(default_factory=TrainConfig)
     iterations: Annotated[dict[str, Int(0, 10**9)], Field(max_length=MAX_RUNS)] | None = None
     lang: Literal["en", "ko"] = "en"  # the page's language: the HTML report's (CSV, JSON: none)
+    lr_map: LrMap | None = None  # the learning-rate map of this config, if the page has one
 
 
 def parse_request(body: Any) -> ExportRequest:
@@ -51,6 +53,11 @@ def parse_request(body: Any) -> ExportRequest:
         request = ExportRequest.model_validate(body)
     except ValidationError as exc:
         raise ExportError(first_error(exc)[1]) from None
+    if request.lr_map is not None:
+        try:
+            check_shape(request.lr_map)
+        except ValueError as exc:
+            raise ExportError(str(exc)) from None
     names = [run.name for run in request.config.runs]
     unknown = sorted(set(request.iterations or {}) - set(names))
     if unknown:

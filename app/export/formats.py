@@ -85,8 +85,9 @@ def to_csv(result: Mapping[str, Any]) -> str:
 def export(fmt: str, request: ExportRequest,
            limits: Settings = DEFAULT_LIMITS) -> Iterable[bytes]:
     """The export in format `fmt` ("csv", "json" or "html"), as pieces of UTF-8."""
+    lr_map = {"lr_map": request.lr_map.model_dump()} if request.lr_map is not None else {}
     if fmt == "html":
         report = compute_report(request.config, request.iterations, limits)
-        return [to_html(report, request.lang).encode()]
-    result = compute(request.config, request.iterations, limits)
+        return [to_html({**report, **lr_map}, request.lang).encode()]
+    result = {**compute(request.config, request.iterations, limits), **lr_map}
     return json_chunks(result) if fmt == "json" else [to_csv(result).encode()]

@@ -20,6 +20,7 @@ from plotly.subplots import make_subplots
 from app.core.colors import RUN_COLORS
 from app.core.repeats import band
 from app.export.labels import Labels
+from app.export.lrmap import table_html
 
 SURFACE_SCALE = [[0, "#ffffff"], [0.35, "#e9edf2"], [0.7, "#c5ced8"], [1, "#8b97a5"]]
 INK = "#1f2933"
@@ -50,6 +51,11 @@ REPORT_WORDS = {
         "report.steps": "One step, opened up: the last iteration of each run",
         "report.no_step": "This run made no iteration.",
         "report.full_batch": "{n} (all data)",
+        "map.title": "Learning-rate map",
+        "map.table": "Final loss of one run per learning rate (rows) and {batch} (columns), "
+                     "each from the same start",
+        "map.limit": "2/λ_max = {v}: full batch converges below this learning rate and "
+                     "diverges above it.",
         "update.sgd": "SGD",
         "update.momentum": "momentum",
         "update.adam": "Adam",
@@ -66,6 +72,10 @@ REPORT_WORDS = {
         "report.steps": "한 단계 자세히 보기: 실행마다 마지막 이터레이션",
         "report.no_step": "이 실행은 이터레이션을 하지 않았습니다.",
         "report.full_batch": "{n} (전체 데이터)",
+        "map.title": "학습률 지도",
+        "map.table": "학습률(행)과 {batch}(열)마다 같은 시작점에서 한 번 학습한 최종 손실",
+        "map.limit": "2/λ_max = {v}: 전체 배치는 이보다 작은 학습률에서 수렴하고 큰 학습률에서 "
+                     "발산합니다.",
         "update.sgd": "SGD",
         "update.momentum": "모멘텀",
         "update.adam": "Adam",
@@ -81,7 +91,8 @@ h1 { font-size: 1.6em; margin: 0 0 4px; } h2 { font-size: 1.25em; margin: 28px 0
 table { border-collapse: collapse; margin: 4px 0 12px; }
 th, td { text-align: left; padding: 3px 12px 3px 0; border-bottom: 1px solid #e4e7eb;
   vertical-align: top; }
-td.num { font-variant-numeric: tabular-nums; }
+td.num, th.num { font-variant-numeric: tabular-nums; }
+caption { text-align: left; color: #52606d; padding-bottom: 4px; }
 .swatch { display: inline-block; width: 0.9em; height: 0.9em; border-radius: 2px;
   margin-right: 6px; vertical-align: -0.1em; }
 .steps { display: grid; gap: 14px;
@@ -550,5 +561,13 @@ def to_html(result: Mapping[str, Any], lang: str = "en", now: datetime | None = 
         f'<section id="data-view"><h2>{_esc(t("report.data"))}</h2>',
         _figure_html(data_figure(result, t), "data-figure", False), "</section>",
         f'<section id="step-panel"><h2>{_esc(t("report.steps"))}</h2>{_steps(result, t)}',
-        "</section></main></body></html>\n",
+        "</section>", _map_section(result, t), "</main></body></html>\n",
     ])
+
+
+def _map_section(result: Mapping[str, Any], t: Labels) -> str:
+    """The learning-rate map the page computed for this config, as a table (if there is one)."""
+    if not result.get("lr_map"):
+        return ""
+    return (f'<section id="lr-map"><h2>{_esc(t("map.title"))}</h2>'
+            f'{table_html(result["lr_map"], t, _esc, fmt, plain)}</section>')

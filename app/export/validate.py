@@ -21,6 +21,7 @@ from app.core.schemas import (
 )
 from app.core.settings import Settings
 from app.export.compute import FORMAT, count_params
+from app.export.lrmap import LrMap, check_shape
 from app.live.race import DEFAULT_LIMITS, PROJECTED_GRID, SURFACE_GRID
 from engine.datasets import LIMITS
 from engine.descent import UPDATE_RULES
@@ -170,6 +171,7 @@ class SavedExport(_Saved):
     runs: Annotated[dict[RunName, Annotated[list[SavedPoint], Field(max_length=MAX_POINTS)]],
                     Field(min_length=1, max_length=MAX_RUNS)]
     done: SavedDone
+    lr_map: LrMap | None = None  # the learning-rate map of the config, when one was computed
 
 
 def _expect(condition: bool, message: str) -> None:
@@ -190,6 +192,8 @@ def _check_together(saved: SavedExport, limits: Settings) -> None:
     for i, row in enumerate(surface.z):
         _expect(len(row) == len(surface.x), f"surface.z.{i} must hold {len(surface.x)} numbers, "
                 "one per surface.x value")
+    if saved.lr_map is not None:
+        check_shape(saved.lr_map)
     n_params = saved.started.model.n_params
     total = sum(len(points) for points in saved.runs.values())
     _expect(total <= limits.max_headless_iterations,

@@ -110,6 +110,9 @@ class Presenting:
         if race.finished:
             self._to_room(*_pair(race.done_message()))
         self._to_room(*_pair(self.session.state_message()))
+        lr_map = self.session.sweeper.latest_of(race.config)
+        if lr_map is not None:  # computed before presenting: the room keeps it too
+            self._to_room(*_pair(lr_map))
 
     async def _resume(self, room: Room, parked: Parked) -> None:
         """Take over a parked race: the page gets the run so far, the room what it missed."""

@@ -8,6 +8,12 @@ On the socket (`{"type": "sweep", ...}`) the map is computed in a worker thread 
 about SLICE_SECONDS, a few sessions' at a time (the headless concurrency), so the session's
 receiver and pacer go on meanwhile; `sweep_progress` reports every PROGRESS_EVERY seconds and
 `sweep_result` ends it. A newer `sweep` or `start` drops the map being computed.
+
+Progress under load: a slice ends early, even inside a cell, when a progress is due, and the
+loop sends it as the slice returns, while the worker holds no GIL. A timer alone (as before)
+had to wake the loop while the worker computed: on a starved machine each wake-up first waits
+for the worker to give up the GIL and then for the OS to run the loop again, and the timer's
+`sweep_progress` went out up to 0.3 s late. The timer stays for slices that wait their turn.
 """
 
 from __future__ import annotations
@@ -114,9 +120,10 @@ def compute(request: SweepRequest) -> dict[str, Any]:
     return result(request, sweep)
 
 
-def work(sweep: Sweep) -> bool:
-    """One slice of about SLICE_SECONDS (in a worker thread); whether the map is done."""
-    end = time.monotonic() + SLICE_SECONDS
+def work(sweep: Sweep, due: float = float("inf")) -> bool:
+    """One slice (in a worker thread): about SLICE_SECONDS, or up to the monotonic time `due`
+    (the next progress) if that is sooner, a cell finished or not; whether the map is done."""
+    end = min(time.monotonic() + SLICE_SECONDS, due)
     while not sweep.finished and time.monotonic() < end:
         sweep.advance(8)
     return sweep.finished
@@ -128,6 +135,9 @@ class Sweeper:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.ticket = 0  # the map being computed; a newer one (or cancel) moves it on
+        self.reported = 0.0  # when its latest `sweep_progress` went out (monotonic)
+        # the latest map sent, with the config it is of: a room presented later gets it too
+        self.latest: tuple[dict[str, Any], dict[str, Any]] | None = None
 
     def cancel(self) -> None:
         """Drop the map in progress (its slice ends, and nothing more of it is sent)."""
@@ -149,26 +159,43 @@ class Sweeper:
         except ValueError as exc:  # the engine refused a combination the schema let through
             await self._error(msg, ticket, f"config: {exc}", "bad_config", "config")
             return
+        self.reported = -PROGRESS_EVERY  # the first progress is due now
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._report, msg, sweep, ticket)
             try:
                 while ticket == self.ticket and not await anyio.to_thread.run_sync(
-                        work, sweep, limiter=limiter(session)):
-                    pass
+                        work, sweep, self.reported + PROGRESS_EVERY, limiter=limiter(session)):
+                    await self._progress(msg, sweep, ticket)  # if due: the worker is idle now
             finally:
                 tg.cancel_scope.cancel()
         if ticket == self.ticket:
-            await session.send({"type": "sweep_result", "id": msg.id, **result(msg, sweep)})
+            message = {"type": "sweep_result", "id": msg.id, **result(msg, sweep)}
+            self.latest = (map_config(msg.config), message)
+            await session.send(message)
+
+    def latest_of(self, config: Any) -> dict[str, Any] | None:
+        """The latest map sent, if it is of this config (any field but the speed)."""
+        if self.latest is None or self.latest[0] != map_config(config):
+            return None
+        return self.latest[1]
 
     async def _report(self, msg: SweepMessage, sweep: Sweep, ticket: int) -> None:
-        """`sweep_progress` now and every PROGRESS_EVERY seconds until the map is done."""
-        while True:
-            with anyio.CancelScope(shield=True):  # a progress is sent whole, before the result
-                if ticket != self.ticket:
-                    return
-                await self.session.send({"type": "sweep_progress", "id": msg.id,
-                                         "done": sweep.done, "total": sweep.total})
-            await anyio.sleep(PROGRESS_EVERY)
+        """`sweep_progress` now, and later whenever the slices (waiting their turn, or with
+        the loop too busy to take one back) let one fall a slice behind."""
+        while ticket == self.ticket:
+            await self._progress(msg, sweep, ticket)
+            await anyio.sleep(max(0.0, self.reported + PROGRESS_EVERY + SLICE_SECONDS
+                                  - time.monotonic()))
+
+    async def _progress(self, msg: SweepMessage, sweep: Sweep, ticket: int) -> None:
+        """A `sweep_progress` if one is due (PROGRESS_EVERY since the last)."""
+        with anyio.CancelScope(shield=True):  # a progress is sent whole, before the result
+            now = time.monotonic()
+            if ticket != self.ticket or now < self.reported + PROGRESS_EVERY:
+                return
+            self.reported = now
+            await self.session.send({"type": "sweep_progress", "id": msg.id,
+                                     "done": sweep.done, "total": sweep.total})
 
     async def _error(self, msg: SweepMessage, ticket: int, text: str, code: str, field: str,
                      limit: int | None = None) -> None:
@@ -179,6 +206,11 @@ class Sweeper:
         if limit is not None:
             error["limit"] = limit
         await self.session.send(error)
+
+
+def map_config(config: Any) -> dict[str, Any]:
+    """What a map depends on: a config's every field but its speed."""
+    return config.model_dump(exclude={"speed"})
 
 
 def limiter(session: Session) -> anyio.CapacityLimiter:

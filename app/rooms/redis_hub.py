@@ -424,8 +424,9 @@ class RedisRoomHub(RoomHub):
                 pipe.get(keys["state"])
                 pipe.hget(keys["room"], "presence")
                 pipe.hmget(keys["room"], "question", "revealed")
-                history, details, state, presence, (question, revealed) = await self._call(
-                    pipe.execute())
+                pipe.get(keys["sweep"])
+                history, details, state, presence, (question, revealed), sweep = (
+                    await self._call(pipe.execute()))
         except RoomError:
             await pubsub.aclose()
             raise
@@ -443,6 +444,8 @@ class RedisRoomHub(RoomHub):
             room.deliver(decode(text), text)
         if state:
             room.deliver(decode(state), state)
+        if sweep:  # the presenter's latest map, of the config the history started
+            room.deliver(decode(sweep), sweep)
         if question:
             asked = decode(question)
             room.ask(asked["id"], asked["prompt"], asked["choices"])

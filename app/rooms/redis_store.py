@@ -180,11 +180,14 @@ def room_keys(code: str) -> dict[str, str]:
     return {"room": base, "history": base + ":history", "seq": base + ":seq",
             "details": base + ":details", "state": base + ":state",
             "viewers": base + ":viewers", "channel": base + ":live",
-            "history_bytes": base + ":history_bytes", "votes": base + ":votes"}
+            "history_bytes": base + ":history_bytes", "votes": base + ":votes",
+            "sweep": base + ":sweep"}
 
 
+# The messages of which a room keeps only the latest, each in its own key.
+KEPT_APART = {"state": "state", "sweep_result": "sweep"}
 # The keys of a room that expire after the idle time, pushed back by every publish.
-EXPIRING = ("room", "history", "history_bytes", "seq", "details", "state", "votes")
+EXPIRING = ("room", "history", "history_bytes", "seq", "details", "state", "votes", "sweep")
 
 
 async def keep_alive(redis: Any, code: str, ttl: int) -> None:
@@ -216,17 +219,21 @@ async def publish(redis: Any, code: str, queue: asyncio.Queue, worker: str, ttl:
             return
         kind, run, text = item
         try:
+            if kind == "_sweep_stale":  # a started of another config: the kept map goes
+                await redis.delete(keys["sweep"])
+                continue
             seq = await redis.incr(keys["seq"])
             envelope = f"{worker}|{seq}|{text}"
             async with redis.pipeline(transaction=True) as pipe:
                 if kind == "started":
                     pipe.delete(keys["history"], keys["history_bytes"], keys["details"],
                                 keys["state"])
+                kept = KEPT_APART.get(kind)  # the latest of a kind, beside the history
                 if kind == "detail":
                     pipe.hset(keys["details"], run or "", text)
-                elif kind == "state":
-                    pipe.set(keys["state"], text)
-                else:
+                elif kept:
+                    pipe.set(keys[kept], text)
+                elif kind != "sweep_progress":  # (a map's progress: the channel only)
                     await append(keys=[keys["history"], keys["history_bytes"]],
                                  args=[envelope, *bounds], client=pipe)
                 for key in EXPIRING:

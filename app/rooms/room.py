@@ -16,6 +16,10 @@ most 200 characters, 2 to 6 choices of at most 80), the tally its presenter is s
 this process, each voter's choice: at most VOTERS_PER_SEAT x the viewer cap
 (DESCENT_MAX_VIEWERS_PER_ROOM) voters per question, about 100 bytes each. With Redis the votes
 live in Redis instead (app/rooms/redis_store.py), the room keeps only the question and tally.
+
+A presenter's learning-rate map (`sweep_progress`, `sweep_result`) reaches its viewers too; the
+room keeps the latest `sweep_result` for late joiners (at most MAX_SWEEP_BYTES: 24 x 8 cells)
+until a `started` of another config (any field but `speed`) makes it stale, as on the page.
 """
 
 from __future__ import annotations
@@ -42,7 +46,11 @@ RESYNC_WINDOW = 60.0
 SNAPSHOT_FRAME_POINTS = 5000  # points per frame in a late joiner's snapshot, at most ...
 SNAPSHOT_FRAME_BYTES = 2**20  # ... and about this many characters
 FLUSH_EVERY = 0.066  # seconds: viewers get the presenter's frames merged, ~15 per second
-BROADCAST = frozenset({"started", "surface", "frame", "detail", "state", "done"})
+BROADCAST = frozenset({"started", "surface", "frame", "detail", "state", "done",
+                       "sweep_progress", "sweep_result"})
+# The longest `sweep_result`: 24 learning rates x 8 batch sizes of at most ~88 characters a cell
+# (tests/app/rooms/test_room_sweep.py measures the largest), kept per room for late joiners.
+MAX_SWEEP_BYTES = 20 * 1024
 VOTE_EVERY = 0.2  # seconds: votes are tallied for the presenter at most ~5 times per second
 # Voters of one question, per seat of the room (DESCENT_MAX_VIEWERS_PER_ROOM): a viewer who
 # leaves keeps their vote, so a phone that reconnects (a new connection) may vote again.
@@ -80,6 +88,16 @@ def tally(question: dict[str, Any], choices: Any) -> dict[str, Any]:
             counts[int(choice)] += 1
             voters += 1
     return {"type": "votes", "id": question["id"], "counts": counts, "voters": voters}
+
+
+SWEEP_STALE = {"type": "_sweep_stale"}  # to the sinks: the kept map no longer applies
+
+
+def map_config(started: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a learning-rate map depends on: the race's config but its speed."""
+    if started is None:
+        return None
+    return {k: v for k, v in (started.get("config") or {}).items() if k != "speed"}
 
 
 @dataclass(eq=False)
@@ -153,6 +171,8 @@ class Room:
     tally: dict[str, Any] | None = None  # its latest `votes` message (without `revealed`)
     votes: dict[str, int] = field(default_factory=dict)  # voter -> choice (in this process)
     on_votes: list[Any] = field(default_factory=list)  # callbacks (votes message): presenters
+    sweep: str | None = None  # the latest `sweep_result`'s text, for late joiners
+    sweep_config: dict[str, Any] | None = None  # the config (but speed) it was computed for
     _tally_handle: asyncio.TimerHandle | None = None
     _snapshot: list[str] | None = None
     _snapshot_bytes: int = 0
@@ -214,11 +234,13 @@ class Room:
     def _emit(self, message: dict[str, Any], text: str,
               point_texts: dict[str, list[str]] | None = None, sinks: bool = True) -> None:
         """Record a message for late joiners, queue it for the viewers, pass it to the sinks."""
-        self._record(message["type"], message, text, point_texts)
+        stale = self._record(message["type"], message, text, point_texts)
         self._fan_out(text)
         if sinks:
             for sink in self.sinks:
                 sink(message, text)
+                if stale:  # e.g. Redis forgets the map too
+                    sink(SWEEP_STALE, "")
 
     def deliver(self, message: dict[str, Any], text: str) -> None:
         """A message that another process's presenter published (already merged): pass it on."""
@@ -234,30 +256,47 @@ class Room:
                 viewer.push(text)
 
     def _record(self, kind: str, message: dict[str, Any], text: str,
-                point_texts: dict[str, list[str]] | None = None) -> None:
+                point_texts: dict[str, list[str]] | None = None) -> bool:
+        """Keep what a late joiner needs; True when this `started` made the kept map stale."""
+        if kind == "sweep_progress":
+            return False  # news of the moment: a late joiner gets the map once it is done
         self._snapshot = None
         if kind == "started":
-            self.started, self.surface, self.done = message, None, None
-            self.points, self.details, self.thinned = {}, {}, False
-            self.history_bytes = 0
+            return self._started(message)
+        elif kind == "sweep_result" and len(text) <= MAX_SWEEP_BYTES:
+            self.sweep, self.sweep_config = text, map_config(self.started)
         elif kind == "surface":
             self.surface = message
         elif kind == "frame":
-            if point_texts is None:  # from another process: decoded, each point encoded again
-                point_texts = {name: [encode(p) for p in pts]
-                               for name, pts in message["runs"].items()}
-            for name, texts in point_texts.items():
-                self.points.setdefault(name, []).extend(texts)
-                self.history_bytes += sum(map(len, texts)) + STR_BYTES * len(texts)
-            if message.get("thinned"):  # a history thinned by the session's bound or in Redis
-                self.thinned = True
-            self._thin()
+            self._add_points(message, point_texts)
         elif kind == "detail":
             self.details[message.get("run", "")] = text
         elif kind == "state":
             self.state = text
         elif kind == "done":
             self.done = text
+        return False
+
+    def _started(self, message: dict[str, Any]) -> bool:
+        """A new race: its history starts empty; the kept map goes if its config changed."""
+        stale = self.sweep is not None and map_config(message) != self.sweep_config
+        if stale:
+            self.sweep = self.sweep_config = None
+        self.started, self.surface, self.done = message, None, None
+        self.points, self.details, self.thinned = {}, {}, False
+        self.history_bytes = 0
+        return stale
+
+    def _add_points(self, message: dict[str, Any],
+                    point_texts: dict[str, list[str]] | None) -> None:
+        if point_texts is None:  # from another process: decoded, each point encoded again
+            point_texts = {name: [encode(p) for p in pts] for name, pts in message["runs"].items()}
+        for name, texts in point_texts.items():
+            self.points.setdefault(name, []).extend(texts)
+            self.history_bytes += sum(map(len, texts)) + STR_BYTES * len(texts)
+        if message.get("thinned"):  # a history thinned by the session's bound or in Redis
+            self.thinned = True
+        self._thin()
 
     def _thin(self) -> None:
         """Past max_history_bytes, keep every other point of the older half of each run."""
@@ -300,6 +339,8 @@ class Room:
                 out.append(self.done)
         if self.state is not None:
             out.append(self.state)
+        if self.sweep is not None:
+            out.append(self.sweep)
         self._snapshot, self._snapshot_bytes = out, sum(map(len, out))
         return out
 

@@ -114,7 +114,8 @@ export function createActions(ui) {
     if (!state.config) { ui.notice.show(t("err.no_run")); return null; }
     const iterations = {};
     for (const [name, it] of Object.entries(state.iterations)) iterations[name] = state.cursor === null ? it : Math.min(it, state.cursor);
-    return { config: state.config, iterations };
+    const lrMap = ui.map.current; // the learning-rate map of this config, if one was computed
+    return { config: state.config, iterations, ...(lrMap && { lr_map: lrMap }) };
   }
 
   return { command, settle, prime, start, pause, stepOnce, reset, configChanged, speedChanged,

@@ -6,7 +6,8 @@
 // into a warning; its dialog says why and makes a new room when the teacher chooses.
 
 import { t, lang, onLangChange } from "./i18n.js";
-import { $, FACTS, post } from "./common.js";
+import { $, FACTS, post, download } from "./common.js";
+import { state, page, ROOM } from "./state.js";
 import { lessonRef, lessonQuery } from "./lessons.js";
 
 const KEY = "dp.room";
@@ -174,4 +175,113 @@ export function createClassroom({ send, getConfig, notify, dismiss }) {
   render();
 
   return { syncUrl, represent, presenting, ended, roomLost, get room() { return room; } };
+}
+
+// Save / load: the comparison on screen as CSV, JSON or an HTML report (the server recomputes it
+// from the config and cuts each run where the screen was), and "Load a saved run": a JSON export,
+// checked by the server, handed to replay.js to replay without retraining. The report is written
+// in the page's language; a file that is not a saved run gets one plain sentence, never a parser's.
+
+export function createFiles({ getRequest, onLoad, notify }) {
+  const menu = $("files"), input = $("load-file");
+  const busy = (on) => menu.classList.toggle("busy", on);
+
+  async function save(fmt) {
+    const request = getRequest();
+    if (!request) return;
+    menu.open = false;
+    busy(true);
+    try {
+      const res = await post(`/api/export/${fmt}`, { ...request, lang: lang() });
+      const name = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") || "");
+      const href = URL.createObjectURL(await res.blob());
+      download(href, name ? name[1] : `descent.${fmt}`);
+      setTimeout(() => URL.revokeObjectURL(href), 60000);
+    } catch (err) {
+      notify(t("files.failed", { reason: err.message }));
+    } finally {
+      busy(false);
+    }
+  }
+
+  async function load() {
+    const file = input.files && input.files[0];
+    input.value = "";
+    menu.open = false;
+    if (!file) return;
+    const mb = FACTS.max_upload_mb;
+    if (file.size > mb * 1048576) { notify(() => t("files.too_big", { mb })); return; }
+    let data;
+    try {
+      const bytes = await file.arrayBuffer();
+      const res = await fetch("/api/export/check", { method: "POST", headers: { "Content-Type": "application/json" }, body: bytes });
+      // 422: not an export (the server's reason names a field: for developers, not for the class)
+      if (res.status === 422 || res.status === 413) { notify(() => t(res.status === 413 ? "files.too_big" : "files.bad", { mb })); return; }
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      data = JSON.parse(new TextDecoder().decode(bytes));
+    } catch (err) {
+      notify(() => t("files.unchecked"));
+      return;
+    }
+    onLoad(data);
+  }
+
+  for (const b of menu.querySelectorAll("[data-export]")) b.addEventListener("click", () => save(b.dataset.export));
+  input.addEventListener("change", load);
+  document.addEventListener("click", (ev) => { if (menu.open && !menu.contains(ev.target)) menu.open = false; });
+}
+
+// A viewer of a room (/room/CODE, read-only): a line saying what the presenter is doing instead of
+// the controls ("Watching CODE live", reconnecting, has left, ended), and what the socket does
+// when the room is missing or full. A code with no room says so and offers a field for another.
+
+export function createViewer(ui) {
+  const form = $("room-go");
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const code = $("room-go-code").value.trim().toUpperCase();
+    if (code) location.assign(`/room/${encodeURIComponent(code)}`);
+  });
+
+  function show() {
+    if (!ROOM) return;
+    const w = $("watching"), who = state.presenter, live = !state.ended && !state.missing && who !== "away" && who !== "left";
+    w.hidden = false;
+    w.classList.toggle("ended", !live);
+    w.classList.toggle("away", !live && !state.ended); // a longer text: a smaller size
+    w.textContent = t(state.missing ? "room.missing" : state.ended ? "present.ended" : live ? "room.watching" : `room.${who}`, { code: ROOM });
+    if (form.hidden === !!state.missing) {
+      form.hidden = !state.missing;
+      if (state.missing) $("room-go-code").focus();
+    }
+  }
+
+  /** A code with no room: say so, ask for another, and stop asking the server. */
+  function missing() {
+    state.missing = true;
+    ui.notice.hide("conn");
+    $("surface-empty").dataset.i18n = "room.none";
+    $("surface-empty").textContent = t("room.none");
+    show();
+  }
+
+  /** The socket's reconnect delay after a drop (ms), or null to stay closed. */
+  function retry(ev, ms) {
+    if (state.ended) return null;
+    if (ev.code === 4404) { missing(); return null; } // no such room: retrying would not help
+    if (ev.code === 4429) { // the room is full: say why, ask again slowly
+      ui.notice.show(() => t("room.retry", { reason: ev.reason || `${ROOM}: ${ev.code}`, s: 10 }), "conn");
+      return 10000;
+    }
+    ui.notice.show(() => t("err.connection"), "conn"); // 1001 (a restart) or any other drop
+    return ms;
+  }
+
+  /** The page's start: a room the server already said is missing needs no socket. */
+  function open() {
+    if (page.room_missing) missing();
+    else ui.socket.open();
+  }
+
+  return { show, retry, open };
 }

@@ -48,7 +48,7 @@ const MINUS = "\u2212";
 
 /** A number with `sig` significant digits (4 by default); "—" for null/NaN; U+2212 minus. */
 export function fmt(v, sig = 4) {
-  if (v === null || v === undefined || typeof v !== "number" || !Number.isFinite(v)) return "—";
+  if (!isFiniteNum(v)) return "—";
   if (v === 0) return "0";
   const a = Math.abs(v);
   let s;
@@ -70,13 +70,13 @@ export function fmtP(v, sig = 4) {
 const INT = new Intl.NumberFormat("en-US"); // made once: toLocaleString builds one per call
 /** Integers with thousands separators: 2,417. */
 export function fmtInt(v) {
-  if (v === null || v === undefined || !Number.isFinite(v)) return "—";
+  if (!isFiniteNum(v)) return "—";
   return INT.format(Math.round(v));
 }
 
 /** Fixed decimals (for angles, percentages). */
 export function fmtFixed(v, digits = 1) {
-  if (v === null || v === undefined || !Number.isFinite(v)) return "—";
+  if (!isFiniteNum(v)) return "—";
   return v.toFixed(digits).replace("-", MINUS);
 }
 
@@ -157,4 +157,20 @@ export function stackedLayers(root, lowerClass, upperClass) {
   });
   root.append(...layers);
   return layers;
+}
+
+// A polite live region for screen readers: the race's status changes (started, paused,
+// finished) and each run's end (completed, diverged...), never every frame. Changes that arrive
+// together (a `done` ends every run at once) are read as one sentence.
+
+let queued = [];
+
+export function announce(text) {
+  if (!queued.length) setTimeout(flush, 150);
+  queued.push(text);
+}
+
+function flush() {
+  $("announce").textContent = queued.join(" ");
+  queued = [];
 }

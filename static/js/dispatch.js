@@ -2,11 +2,9 @@
 // handler updates the state and tells the widgets that own the data; drawing waits for the next
 // animation frame. The generation gate makes a late message of an older run harmless.
 
-import { $, fmtInt } from "./common.js";
-import { t } from "./i18n.js";
-import { announce } from "./announce.js";
+import { $, fmtInt, announce } from "./common.js";
+import { t, lang } from "./i18n.js";
 import { state, ROOM, readOnly, clearRuns, total, runIndex, configKey, thin } from "./state.js";
-import { errorText } from "./notice.js";
 
 const RUN_MESSAGES = new Set(["started", "surface", "frame", "detail", "state", "done"]);
 const MAX_PREDICTIONS = 400; // per run: models kept for the timeline (even: `thin` then keeps the newest)
@@ -36,7 +34,10 @@ export function createDispatch(ui) {
       state.initialLoss = msg.initial_loss ?? null;
       ui.lessons.follow(msg.lesson); // a viewer: the presenter's lesson step
       // the server's defaults filled in, unless the user changed a control since this start
-      if (!ROOM && state.config && configKey(ui.controls.getConfig()) === state.sent) ui.controls.setConfig({ ...state.config, speed: undefined });
+      if (!ROOM && state.config && configKey(ui.controls.getConfig()) === state.sent) {
+        ui.controls.setConfig({ ...state.config, speed: undefined });
+        state.sent = configKey(ui.controls.getConfig()); // the same race, as the form now spells it (the map's key)
+      }
       ui.counters.setRuns(state.runs, state.config || {}); // first: its height sets the plots' rows
       ui.surface.reset(); ui.surface.setRuns(state.runs);
       ui.loss.setRuns(state.runs, msg.initial_loss);
@@ -213,4 +214,31 @@ export function createDispatch(ui) {
   for (const [type, fn] of Object.entries(handlers)) gated[type] = (msg) => { if (!(state.replay && RUN_MESSAGES.has(type))) fn(msg); };
 
   return { handlers, gated };
+}
+
+// The notice under the top bar: an error, the connection, or what a link asked for that was
+// ignored. Its text is a function, so a change of language re-words it.
+
+/** An error message in the page's language. */
+export function errorText(msg) {
+  // English: the server's own sentence is the most precise; other languages: translate by code.
+  if (lang() === "en" && msg.message) return msg.message;
+  const key = `err.${msg.code}`;
+  const limit = typeof msg.limit === "number" ? msg.limit.toLocaleString(lang()) : "";
+  const tr = t(key, { field: msg.field || "", limit });
+  return tr !== key ? tr : msg.message || msg.code || "error";
+}
+
+export function createNotice() {
+  let noticeText = null;
+  function show(text, kind = "error") {
+    noticeText = typeof text === "function" ? text : () => text;
+    $("notice-text").textContent = noticeText();
+    $("notice").dataset.kind = kind;
+    $("notice").hidden = false;
+  }
+  function hide(kind) { if (!kind || $("notice").dataset.kind === kind) $("notice").hidden = true; }
+  function relabel() { if (noticeText) $("notice-text").textContent = noticeText(); }
+  $("notice-close").addEventListener("click", () => hide());
+  return { show, hide, relabel };
 }

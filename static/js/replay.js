@@ -23,6 +23,7 @@ export function createReplay(ui) {
     ui.views.clear();
     state.replay = true;
     document.body.classList.add("replay");
+    ui.map.load(file.lr_map); // the file's map, if it has one
     ui.controls.setConfig(file.config);
     ui.controls.setLocked(true);
     ui.views.setStatus("running");
@@ -45,6 +46,7 @@ export function createReplay(ui) {
   /** Back to the live page (Reset): the replay stops and the controls unlock. */
   function leave() {
     state.replay = false;
+    ui.map.load(null);
     token += 1;
     details.clear();
     wanted = null;

@@ -78,7 +78,7 @@ export function createStepPanel(root, subEl) {
     const d = detail;
     if (!d) { if (point) renderPoint(point); else empty(); return; }
     root.textContent = "";
-    subEl.textContent = t("step.sub", { run: tOr("run.", d.run), i: d.iteration.toLocaleString("en-US"), e: d.epoch });
+    subEl.textContent = t("step.sub", { run: tOr("run.", d.run), i: fmtInt(d.iteration), e: d.epoch });
     const ol = el("ol", "phases");
     const pn = names();
     const line2 = !!(d.forward && d.forward.line); // the server says the model is ŷ = w·x + b

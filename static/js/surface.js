@@ -10,7 +10,7 @@
 // (ranges, loss levels, a value between grid points, the caption) is surfacegrid.js.
 
 import { t, tOr } from "./i18n.js";
-import { runColor, runDash, runSymbol, fmt, INK, MUTED, FONT, plotFont, isFiniteNum, lastLE, plotConfig, plotLayout, stackedLayers } from "./common.js";
+import { runColor, runDash, runSymbol, fmt, fmtInt, INK, MUTED, FONT, plotFont, isFiniteNum, lastLE, plotConfig, plotLayout, stackedLayers } from "./common.js";
 import { ranges, clampTo, zLevels, displayZ, colorbar, zAt, gridValue, minimumLabelPosition, captionText } from "./surfacegrid.js";
 import { pixels, measure, boxAt, place, AROUND } from "./labels.js";
 
@@ -100,7 +100,7 @@ export function createSurface(root, { emptyEl, captionEl, request, extra }) {
 
   function headText(i) {
     const st = statuses[i];
-    if (st && st.status === "diverged") return t("status.diverged_at", { i: st.iteration.toLocaleString("en-US") });
+    if (st && st.status === "diverged") return t("status.diverged_at", { i: fmtInt(st.iteration) });
     return tOr("run.", runs[i].name);
   }
   function headPoint(i) {

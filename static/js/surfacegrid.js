@@ -3,7 +3,7 @@
 // fits, and the caption under the plot. surface.js draws with these.
 
 import { t, tOr } from "./i18n.js";
-import { fmt, fmtFixed, plotFont, isFiniteNum } from "./common.js";
+import { fmt, fmtFixed, fmtInt, plotFont, isFiniteNum } from "./common.js";
 
 /** The grid's axis ranges, first to last value. */
 export function ranges(s) {
@@ -100,7 +100,7 @@ export function captionText(s, detail, showBatch) {
     else parts.push(t("surface.projected_pending", { n, m }));
   }
   if (detail && isFiniteNum(detail.angle)) {
-    parts.push(t("surface.angle", { run: tOr("run.", detail.run), i: detail.iteration.toLocaleString("en-US"), deg: fmtFixed(detail.angle, 1) }));
+    parts.push(t("surface.angle", { run: tOr("run.", detail.run), i: fmtInt(detail.iteration), deg: fmtFixed(detail.angle, 1) }));
   }
   if (showBatch) parts.push(s.kind === "exact" ? t("surface.batch_contours") : t("surface.no_batch"));
   return parts.join("  ·  ");

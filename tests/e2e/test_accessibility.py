@@ -84,6 +84,10 @@ def test_the_page_at_rest_running_and_with_each_dialog_open(live_server, browser
         page.wait_for_function("() => document.getElementById('map-plot').data &&"
                                " document.getElementById('map-bar').hidden", timeout=60_000)
         check(page, f"the learning-rate map ({lang})")
+        page.focus("#map-plot")  # its keyboard cursor: one tab stop, a live text under it
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("() => document.getElementById('map-cell').textContent !== ''")
+        check(page, f"the learning-rate map's cursor ({lang})")
         page.click("#view-contour")
         page.select_option("#c-dataset", "custom")  # "Your own data": the editor and its CSV box
         page.select_option("#cd-task", "multiclass")

@@ -1,11 +1,16 @@
 """The learning-rate map in real Chromium: computed over the socket, drawn as a heatmap with the
-diverged cells marked and the 2/λ_max line, and a click on a cell races that setting."""
+diverged cells marked and the 2/λ_max line, and a click on a cell (or Enter on the keyboard's
+cursor) races that setting; a room's viewer sees the presenter's map, and a saved run keeps it."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from test_classroom import new_page
 from test_page import open_page
+from test_rooms import create_room, present
+from test_train_socket import Client
 
 pytestmark = pytest.mark.e2e
 
@@ -139,3 +144,150 @@ def test_a_map_past_the_cap_is_refused_and_the_notice_names_it(live_server, page
     assert page.is_hidden("#map-bar") and page.evaluate(f"() => !{MAP}.data")
     assert page.evaluate("() => window.__dp.state.lastError.sweep") == 1
     assert page.console_errors == []
+
+
+# -- the keyboard (WCAG 2.1.1) -------------------------------------------------------------------
+RECORD_SENT = """() => { const send = WebSocket.prototype.send; window.sent = [];
+  WebSocket.prototype.send = function (d) { window.sent.push(JSON.parse(d)); return send.call(this, d); }; }"""
+CURSOR = f"() => ({MAP}.layout.shapes || []).filter(s => s.type === 'rect')"
+
+
+@pytest.mark.parametrize("lang, says, diverged, full", [
+    ("en", "learning rate 0.15, batch 8: final loss ", "learning rate 10, batch 8: diverged",
+     "learning rate 10, Full batch: diverged"),
+    ("ko", "학습률 0.15, 배치 8: 최종 손실 ", "학습률 10, 배치 8: 발산", "학습률 10, 전체 배치: 발산"),
+])
+def test_the_map_works_from_the_keyboard_alone(live_server, page, lang, says, diverged, full):
+    page.add_init_script(f"({RECORD_SENT})()")
+    page.goto(f"{live_server}/?lang={lang}")
+    page.wait_for_function("() => !document.body.classList.contains('loading-plots') &&"
+                           " window.__dp.state.generation !== null", timeout=30_000)
+    page.focus("#view-map")
+    page.keyboard.press("Enter")  # the view's toggle, by keyboard
+    page.wait_for_function(DRAWN, timeout=60_000)
+    for _ in range(30):  # Tab on until the map has the focus: one tab stop
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.id") == "map-plot":
+            break
+    else:
+        raise AssertionError("Tab never reached the map")
+    plot = page.locator("#map-plot")
+    assert plot.get_attribute("role") == "application" and plot.get_attribute("aria-label")
+    assert page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    assert page.text_content("#map-cell").split(":")[0].endswith("1")  # the first cell, at once
+    for key in ["ArrowRight"] * 6 + ["ArrowUp"]:  # lr #6 (0.15), batch #1 (8)
+        page.keyboard.press(key)
+    assert page.text_content("#map-cell").startswith(says)
+    assert page.get_attribute("#map-cell", "aria-live") == "polite"
+    outline = page.evaluate(CURSOR)  # drawn round that cell: a frame, not a colour
+    assert len(outline) == 2 and {s["y0"] for s in outline} == {0.5}
+    x6 = page.evaluate(f"() => {MAP}.data[0].x[6]")
+    assert all(s["x0"] < x6 < s["x1"] for s in outline)
+    assert {s["line"]["color"] for s in outline} == {"#fff", "#000"}
+    for _ in range(8):  # past the last learning rate: the cursor stays on it
+        page.keyboard.press("ArrowRight")
+    assert page.text_content("#map-cell") == diverged
+    for key in ("ArrowUp", "ArrowUp", "ArrowUp"):  # past the top row (full batch): it stays
+        page.keyboard.press(key)
+    assert page.text_content("#map-cell") == full  # "Full batch", not "batch Full batch"
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    for _ in range(5):
+        page.keyboard.press("ArrowLeft")
+    page.evaluate("() => { window.sent.length = 0; }")
+    page.keyboard.press("Enter")  # races the cursor's cell (lr #6), as a click does
+    page.wait_for_function("() => window.__dp.state.status === 'running'", timeout=20_000)
+    (start,) = page.evaluate("() => window.sent.filter(m => m.type === 'start')")
+    assert start["config"]["lr"] == 0.15  # (then a resume: the race is on)
+    assert [r["batch_size"] for r in start["config"]["runs"]] == [1, 8, None]
+    assert page.evaluate("() => window.__dp.state.inspected") == "Mini-batch"
+    assert page.console_errors == [], page.console_errors
+
+
+# -- the map in a room -----------------------------------------------------------------------------
+def test_a_viewer_sees_the_presenters_map_and_a_click_starts_nothing(live_server, browser):
+    room = create_room(live_server)
+    teacher = Client(live_server)
+    present(teacher, room)
+    config = {"n_samples": 60, "epochs": 20, "speed": 0}
+    teacher.send({"type": "start", "config": config, "paused": True})
+    teacher.until("state")
+    viewer = new_page(browser)
+    try:
+        viewer.add_init_script(f"({RECORD_SENT})()")
+        viewer.goto(f"{live_server}/room/{room['code']}?lang=en")
+        viewer.wait_for_function("() => !document.body.classList.contains('loading-plots') &&"
+                                 " window.__dp.state.generation !== null", timeout=30_000)
+        lrs = [0.001, 0.01, 0.1, 1.0, 10.0]
+        teacher.send({"type": "sweep", "id": 4, "config": config, "lrs": lrs,
+                      "batch_sizes": [1, 8, None]})
+        result, _ = teacher.until("sweep_result")
+        viewer.click("#view-map")
+        viewer.wait_for_function(DRAWN, timeout=60_000)
+        heat = viewer.evaluate(f"() => {MAP}.data[0]")
+        assert [round(10 ** v, 6) for v in heat["x"]] == lrs
+        assert heat["y"] == [1, 8, "Full batch"]
+        assert heat["text"][0][-1] == "✕" and result["cells"][-1][0]["status"] == "diverged"
+        shapes = viewer.evaluate(f"() => {MAP}.layout.shapes")
+        assert "2/λ" in shapes[0]["label"]["text"]
+        assert viewer.text_content("#map-hint") == "One run per cell, same start. ✕ = diverged."
+        x, y = cell_point(viewer, 2, 1)
+        viewer.mouse.click(x, y)  # a viewer's click only marks the cell
+        viewer.wait_for_function(f"() => ({CURSOR})().length === 2")
+        assert viewer.text_content("#map-cell").startswith("learning rate 0.1, batch 8: ")
+        viewer.focus("#map-plot")
+        viewer.keyboard.press("Enter")
+        viewer.wait_for_timeout(300)
+        assert viewer.evaluate("() => window.sent") == []  # nothing sent: read-only
+        # the presenter starts another config: the viewer's map is of the old one, and goes
+        teacher.send({"type": "start", "config": {**config, "epochs": 5}, "paused": True})
+        viewer.wait_for_function(f"() => !{MAP}.data", timeout=20_000)
+        assert viewer.text_content("#map-cell") == ""
+        assert viewer.console_errors == [], viewer.console_errors
+    finally:
+        viewer.context.close()
+        teacher.close()
+
+
+# -- the map in a saved run --------------------------------------------------------------------------
+def test_a_saved_run_carries_its_map_and_a_fresh_page_shows_it(live_server, browser, tmp_path):
+    first = new_page(browser, accept_downloads=True)
+    try:
+        open_page(first, live_server)
+        open_map(first)
+        z = first.evaluate(f"() => {MAP}.data[0].z")
+        first.click("#view-contour")
+        first.click("#files > summary")
+        with first.expect_download() as info:
+            first.click("[data-export='json']")
+        path = tmp_path / "saved.json"
+        info.value.save_as(path)
+    finally:
+        first.context.close()
+    saved = json.loads(path.read_text())
+    assert len(saved["lr_map"]["cells"]) == 12 and saved["lr_map"]["batch_sizes"] == [1, 8, 32, None]
+
+    fresh = new_page(browser)  # a new context: nothing of the first page's
+    try:
+        fresh.add_init_script(f"({RECORD_SENT})()")
+        open_page(fresh, live_server)
+        fresh.wait_for_function("() => !document.body.classList.contains('loading-plots')",
+                                timeout=30_000)
+        fresh.set_input_files("#load-file", str(path))
+        fresh.wait_for_function("() => window.__dp.state.replay", timeout=20_000)
+        assert fresh.is_visible("#view-map")
+        fresh.click("#view-map")
+        fresh.wait_for_function(DRAWN, timeout=20_000)
+        assert fresh.evaluate(f"() => {MAP}.data[0].z") == z
+        assert not fresh.evaluate("() => window.sent.some(m => m.type === 'sweep')")  # as saved
+        fresh.click("#btn-reset")  # back to the live page: its own map, and a click races again
+        fresh.wait_for_function("() => !window.__dp.state.replay && window.__dp.state.generation !== null")
+        fresh.click("#view-map")
+        fresh.wait_for_function(f"() => window.sent.some(m => m.type === 'sweep') && ({DRAWN})()",
+                                timeout=60_000)
+        x, y = cell_point(fresh, 6, 1)
+        fresh.mouse.click(x, y)
+        fresh.wait_for_function("() => window.__dp.state.status === 'running'", timeout=20_000)
+        assert fresh.console_errors == [], fresh.console_errors
+    finally:
+        fresh.context.close()

@@ -3,14 +3,17 @@ and the same over real WebSockets (progress, result, cancelling, a socket that s
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from test_train_socket import Client
 
 import engine
+from app.core.schemas import SweepRequest
 from app.core.settings import Settings
-from app.live.sweep import PROGRESS_EVERY
+from app.live.sweep import PROGRESS_EVERY, build, work
 from app.main import create_app
 from engine.sweep import Sweep
 
@@ -226,3 +229,30 @@ def test_sweep_errors_over_the_socket_name_the_field_and_the_cap(client):
     assert error["limit"] == 200_000 and "DESCENT_MAX_HEADLESS_ITERATIONS" in error["message"]
     client.send({"type": "sweep", "id": 5, **SHORT})  # the socket is still usable
     assert client.until("sweep_result")[0]["id"] == 5
+
+
+# -- the progress's cadence: a timer-like due time, not the cells ------------------------------------
+HUGE_CELL = {"config": {"n_samples": 5000, "epochs": 40}, "lrs": [0.01], "batch_sizes": [1]}
+
+
+def test_a_slice_ends_at_the_next_progress_even_inside_a_cell():
+    """The worker's slice stops when a progress is due (so the loop sends it while the worker
+    holds no GIL), however long the cell: a due time already past makes no update at all, one
+    ahead lets it work inside the cell and stop there."""
+    request = SweepRequest.model_validate(HUGE_CELL)
+    sweep = build(request)  # one cell of 200,000 iterations
+    assert work(sweep, due=time.monotonic() - 1) is False
+    assert sweep._trainer is None and sweep.done == 0  # not one update
+    assert work(sweep) is False  # a whole slice: inside the cell, which goes on
+    assert sweep._trainer is not None and sweep.done == 0
+
+
+def test_one_huge_cell_still_reports_progress_again_and_again(client):
+    """Progress does not wait for a cell to end: a map of one 200,000-iteration cell sends
+    `sweep_progress` (done 0 of 1) over and over until a start drops it."""
+    client.send({"type": "sweep", "id": 9, **HUGE_CELL})
+    progress = [client.until("sweep_progress")[0] for _ in range(4)]
+    assert [(m["id"], m["done"], m["total"]) for m in progress] == [(9, 0, 1)] * 4
+    client.send({"type": "start", "config": {"speed": 0, "epochs": 1}, "paused": True})
+    _, before = client.until("state")
+    assert "sweep_result" not in [m["type"] for m in before]
