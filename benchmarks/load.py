@@ -221,7 +221,7 @@ class Row:
 async def run_row(n: int, viewers: int = 0) -> Row:
     proc, base = start_server()
     try:
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(3)  # past start-up and the page assets' one-off compression
         idle = rss_now(proc.pid)
         peak, stop = [idle], asyncio.Event()
         sampler = asyncio.create_task(sample_rss(proc.pid, peak, stop))

@@ -168,9 +168,10 @@ class Pacer:
     async def rest(self, race: Race, tick_start: float) -> None:
         """Nap until the next iteration or frame is due (at least until the next tick)."""
         now = time.monotonic()
-        spare = max(TICK - (now - tick_start), self.until_due(race))
-        if self.session.speed > 0:  # an iteration due before the next frame waits for it
-            spare = max(spare, self.last_frame + FRAME_EVERY - now)
+        due = self.until_due(race)
+        spare = max(TICK - (now - tick_start), due)
+        if self.session.speed > 0 and due > TIMER_SLACK:  # (none due now: not behind the pace)
+            spare = max(spare, self.last_frame + FRAME_EVERY - now)  # it waits for the frame
         if self.pending:  # points held back by FRAME_EVERY go out in time
             spare = min(spare, self.last_frame + FRAME_EVERY - now)
         if spare > 0:
