@@ -14,6 +14,8 @@ from conftest import start_live_server
 from test_rooms import Viewer, at_once, create_room, join_viewer, present
 from test_train_socket import Client
 
+from app.export.labels import page_labels
+
 QUESTION = {"prompt": "Which run reaches the lowest loss first?",
             "choices": ["SGD", "Mini-batch", "Full batch", "They tie"]}
 VIEWERS = 30
@@ -148,6 +150,8 @@ def check_class_vote(bases: list[str]) -> None:
     teacher.send({"type": "reveal"})
     err, _ = teacher.until("error")
     assert err["code"] == "no_question", err
+    labels = page_labels()  # the page says it by its code in Korean (errorText in dispatch.js)
+    assert labels["en"]["err.no_question"] and labels["ko"]["err.no_question"]
     for viewer in [*viewers[:-5], late, after]:
         viewer.close()
     teacher.close()
