@@ -84,3 +84,20 @@ def least_squares(X: np.ndarray, t: np.ndarray) -> np.ndarray:
     # Every x equals mx: only w * mx + b = mean t is fixed; take the shortest such (w, b).
     scale = mt / (mx * mx + 1.0)
     return np.array([mx * scale, scale])
+
+
+def least_absolute(X: np.ndarray, t: np.ndarray, rounds: int = 60) -> np.ndarray:
+    """(w, b) near the minimum of mean |w x + b - t| (최소절대편차), close enough to frame a view.
+
+    Iteratively reweighted least squares: each round solves least squares with every sample
+    weighted by 1 / |its residual|, so an outlier, which least squares follows a long way, pulls
+    this fit hardly at all (the lesson's MSE-against-MAE step, whose MAE path left a view framed
+    on the least-squares line).
+    """
+    A = np.column_stack([X[:, 0], np.ones(X.shape[0])])
+    y = t[:, 0]
+    theta = least_squares(X, t)
+    for _ in range(rounds):
+        root_weight = 1.0 / np.sqrt(np.maximum(np.abs(y - A @ theta), 1e-9))
+        theta = np.linalg.lstsq(A * root_weight[:, None], y * root_weight, rcond=None)[0]
+    return theta

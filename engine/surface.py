@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .least_squares import Quadratic, hessian_lambda_max, least_squares
+from .least_squares import Quadratic, hessian_lambda_max, least_absolute
 from .losses import Loss, MeanAbsoluteError, MeanSquaredError
 from .model import MLP
 from .problem import Problem
@@ -177,8 +177,9 @@ def exact_surface(
     """The exact loss surface (손실 곡면) of a two-parameter model over a grid of (w, b).
 
     The ranges (unless given) hold the start (`start`, else the model's current parameters),
-    every path point and, for MSE and MAE, the least-squares fit, padded by 25% on each side
-    and at least 0.5 wide on each side of their middle. `minimum` is the closed-form
+    every path point and the loss's own best line (MSE: the least-squares fit; MAE: the
+    least-absolute one), padded by 25% on each side and at least 0.5 wide on each side of their
+    middle. `minimum` is the closed-form
     least-squares minimum for MSE and the lowest grid point otherwise.
     """
     grid = check_grid(grid)
@@ -197,8 +198,8 @@ def exact_surface(
         points = [start[None, :], *paths.values()]
         if quad is not None:
             points.append(np.array([[quad.w, quad.b]]))
-        elif isinstance(lossf, MeanAbsoluteError):  # its minimum lies near the least squares
-            points.append(least_squares(data.X, data.t)[None, :])
+        elif isinstance(lossf, MeanAbsoluteError):  # the view holds its minimum
+            points.append(least_absolute(data.X, data.t)[None, :])
         stacked = np.vstack(points)
         ranges = (
             padded_range(stacked[:, 0], MIN_HALF_WIDTH),

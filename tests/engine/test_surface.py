@@ -11,6 +11,7 @@ from surfaces import moons_model, rel, train_params
 
 import engine
 from engine import surface
+from engine.least_squares import least_absolute, least_squares
 from engine.problem import Problem
 from engine.surface import (
     Surface,
@@ -204,3 +205,21 @@ def test_public_names():
     assert engine.exact_surface is exact_surface
     assert engine.projected_surface is projected_surface
     assert engine.surface is surface
+
+
+def test_an_mae_surface_frames_its_own_minimum_past_an_outlier():
+    # The lesson's step 2b: least squares follows the outlier a long way, MAE hardly at all.
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, 12)
+    t = 2 * x + 0.3 + rng.normal(0, 0.05, 12)
+    t[3] += 6.0
+    X, T = x[:, None], t[:, None]
+    w, b = np.meshgrid(np.linspace(0, 4, 801), np.linspace(-1, 2, 601))
+    z = np.mean(np.abs(w[..., None] * x + b[..., None] - t), axis=-1)
+    i = np.unravel_index(z.argmin(), z.shape)
+    best = least_absolute(X, T)
+    assert np.allclose(best, [w[i], b[i]], atol=0.01)  # the fine grid's lowest point
+    assert abs(least_squares(X, T)[0] - best[0]) > 0.5  # where the old view was framed
+    s = exact_surface(engine.MLP([1, 1], seed=0), "mae", X, t, grid=21)
+    assert s.x[0] < best[0] < s.x[-1] and s.y[0] < best[1] < s.y[-1]
+    assert s.x[0] < s.minimum[0] < s.x[-1]  # its lowest grid point is no edge
