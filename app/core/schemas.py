@@ -165,7 +165,7 @@ def _targets(task: str, y: Any, n: int) -> list[float] | list[int]:
     missing = sorted(set(range(found if task == "multiclass" else 2)) - set(labels))
     if missing:
         raise ConfigError("y", f"every class 0 to {max(found, 2) - 1} needs a point; "
-                          f"none has label {', '.join(map(str, missing))}")
+                          f"none has label {', '.join(map(str, missing))}", "missing_class")
     return labels
 
 

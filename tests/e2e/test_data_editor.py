@@ -165,3 +165,21 @@ def test_edit_these_points_copies_the_built_in_set(live_server, browser):
     assert data["standardize"] is False and page.input_value("#c-dataset") == "custom"
     assert page.input_value("#c-loss") == "mse"
     page.context.close()
+
+
+@pytest.mark.parametrize("lang, words", [("en", "none has label 1"),
+                                         ("ko", "모든 클래스에 점이 하나 이상")])
+def test_a_set_with_one_class_only_is_said_in_the_pages_language(live_server, browser, lang,
+                                                                 words):
+    page = new_page(browser)
+    open_custom(page, f"{live_server}/?lang={lang}", "binary")
+    for fx, fy in [(0.2, 0.2), (0.3, 0.3), (0.25, 0.15)]:  # all of the first class
+        click_at(page, fx, fy)
+    page.wait_for_function("(w) => !document.getElementById('notice').hidden"
+                           " && document.getElementById('notice-text').textContent.includes(w)",
+                           arg=words, timeout=15_000)
+    assert page.evaluate("() => window.__dp.state.lastError.code") == "missing_class"
+    page.keyboard.press("2")  # a point of the other class: the set trains
+    click_at(page, 0.8, 0.8)
+    assert started_with(page, 4)["y"] == [0, 0, 0, 1]
+    page.context.close()
