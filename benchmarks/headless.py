@@ -22,13 +22,11 @@ config (at the defaults it is refused, naming them: 200,000 iterations).
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
 import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import websockets
 
@@ -42,6 +40,7 @@ from app.core.schemas import TrainConfig  # noqa: E402
 from app.live.race import dataset_for  # noqa: E402
 from engine import model_for  # noqa: E402
 from engine.descent import RunSpec, start_runs  # noqa: E402
+from heavy import post  # noqa: E402
 from load import cpu_ticks, steal_share  # noqa: E402
 from stream import start_server  # noqa: E402
 # isort: on
@@ -64,21 +63,6 @@ def engine_seconds(config: TrainConfig) -> tuple[float, int]:
         for _ in trainer:
             n += 1
     return time.perf_counter() - t0, n
-
-
-def api_seconds(base: str, body: dict) -> tuple[float, int, int]:
-    """Seconds, status and bytes of one uncompressed POST /api/runs, read to its end."""
-    parts = urlsplit(base)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=3600)
-    t0 = time.perf_counter()
-    conn.request("POST", "/api/runs", json.dumps(body), {"Content-Type": "application/json",
-                                                         "Accept-Encoding": "identity"})
-    response = conn.getresponse()
-    size = 0
-    while chunk := response.read(1 << 20):
-        size += len(chunk)
-    conn.close()
-    return time.perf_counter() - t0, response.status, size
 
 
 async def live_points_per_second(base: str, body: dict) -> tuple[float, int]:
@@ -115,7 +99,8 @@ def main() -> None:
         for _ in range(ROUNDS):  # interleaved: both see the same machine
             seconds, n = engine_seconds(config)
             engine.append(seconds / n)
-            seconds, status, size = api_seconds(base, body)
+            # uncompressed: gzip is the client's choice and costs more than the training
+            status, size, seconds = post(base, "/api/runs", body, "identity", timeout=3600)
             if status != 200:
                 raise SystemExit(f"POST /api/runs answered {status}")
             api.append(seconds / n)

@@ -48,13 +48,14 @@ OVER_CAP = {"dataset": "moons", "n_samples": 5000, "hidden": [16, 16, 16, 16], "
 LIVE = {"dataset": "moons", "hidden": [8], "epochs": 100}
 
 
-def post(base: str, path: str, body: dict) -> tuple[int, int, float]:
+def post(base: str, path: str, body: dict, encoding: str = "gzip",
+         timeout: float = 600) -> tuple[int, int, float]:
     """(status, bytes read, seconds) of one POST, its answer read and thrown away."""
     parts = urlsplit(base)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     t0 = time.perf_counter()
     conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json",
-                                                    "Accept-Encoding": "gzip"})
+                                                    "Accept-Encoding": encoding})
     response = conn.getresponse()
     size = 0
     while chunk := response.read(1 << 20):
