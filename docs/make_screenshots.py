@@ -38,16 +38,24 @@ def shoot(browser, url: str, path: Path, size: tuple[int, int], lang: str) -> No
     context.close()
 
 
-def present(browser, base: str) -> None:
+def presenting(browser, base: str, shot: str | None = None):
+    """A teacher's page at 1440x900 that pressed Present (its dialog shot to `shot`, if given),
+    the dialog closed again; and the viewers' link."""
     teacher = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
     teacher.goto(base + LINKS["en"])
     teacher.wait_for_function(READY, timeout=30_000)
     teacher.click("#btn-present")
     teacher.wait_for_function("() => document.getElementById('dlg-url').value !== ''")
-    teacher.wait_for_timeout(500)
-    teacher.screenshot(path=DOCS / "screenshot-present.png")
+    if shot:
+        teacher.wait_for_timeout(500)
+        teacher.screenshot(path=DOCS / shot)
     viewer_url = teacher.input_value("#dlg-url")
     teacher.keyboard.press("Escape")
+    return teacher, viewer_url
+
+
+def present(browser, base: str) -> None:
+    teacher, viewer_url = presenting(browser, base, "screenshot-present.png")
     teacher.click("#btn-start")
     phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="ko-KR",
                                 is_mobile=True, has_touch=True).new_page()
@@ -61,13 +69,7 @@ def present(browser, base: str) -> None:
 
 def vote(browser, base: str) -> None:
     """The teacher asks, a phone votes, the teacher reveals: the phone shows the tally."""
-    teacher = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
-    teacher.goto(base + LINKS["en"])
-    teacher.wait_for_function(READY, timeout=30_000)
-    teacher.click("#btn-present")
-    teacher.wait_for_function("() => document.getElementById('dlg-url').value !== ''")
-    viewer_url = teacher.input_value("#dlg-url")
-    teacher.keyboard.press("Escape")
+    teacher, viewer_url = presenting(browser, base)
     phones = [browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
                                   has_touch=True, locale="en-US").new_page() for _ in range(3)]
     for phone in phones:
